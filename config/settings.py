@@ -1,0 +1,187 @@
+"""The one settings object.
+
+Sources, highest priority first:
+1. keyword arguments (tests),
+2. environment variables with prefix ``PROMPTFORGE_`` (nested with ``__``, e.g.
+   ``PROMPTFORGE_PII__DEFAULT_ACTION=mask``),
+3. ``.streamlit/secrets.toml`` (git-ignored; keys as in ``.streamlit/secrets.toml.example``),
+4. an optional TOML file named by ``PROMPTFORGE_CONFIG_FILE`` (default ``promptforge.toml``),
+5. the defaults below.
+
+Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+PIIAction = Literal["tag", "mask", "pseudonym"]
+InjectionAction = Literal["allow", "flag", "block"]
+
+
+class PIIPolicy(BaseModel):
+    """How detected PII is replaced, per entity type."""
+
+    default_action: PIIAction = "pseudonym"
+    # e.g. {"CREDIT_CARD": "mask", "PERSON": "pseudonym"}
+    actions: dict[str, PIIAction] = Field(default_factory=dict)
+    # minimum detector confidence to scrub; per-entity overrides in ``thresholds``
+    score_threshold: float = 0.4
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    # entity types to scrub; empty means every type the recognizers know
+    entities: list[str] = Field(default_factory=list)
+    # domain vocabulary that is never scrubbed (case-insensitive exact terms)
+    allow_list: list[str] = Field(default_factory=list)
+    mask_char: str = "*"
+
+    def action_for(self, entity_type: str) -> PIIAction:
+        return self.actions.get(entity_type, self.default_action)
+
+    def threshold_for(self, entity_type: str) -> float:
+        return self.thresholds.get(entity_type, self.score_threshold)
+
+
+class InjectionPolicy(BaseModel):
+    """What a screening score leads to."""
+
+    flag_threshold: float = 0.5
+    block_threshold: float = 0.85
+    # the action taken when the score reaches block_threshold; "flag" keeps a
+    # human in charge (the run proceeds, marked), "block" stops it
+    on_block_threshold: InjectionAction = "block"
+    screen_variables: bool = True
+
+
+class _SecretsTomlSource(PydanticBaseSettingsSource):
+    """Reads ``.streamlit/secrets.toml``: flat keys or a ``[promptforge]`` table."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path.is_file():
+            with path.open("rb") as fh:
+                raw = tomllib.load(fh)
+            table = raw.get("promptforge", raw)
+            fields = settings_cls.model_fields
+            self._data = {k.lower(): v for k, v in table.items() if k.lower() in fields}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PROMPTFORGE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    # storage
+    data_dir: Path = PROJECT_ROOT / "data"
+    database_url: str = ""  # default: sqlite file under data_dir (see resolved_database_url)
+    sqlite_busy_timeout_ms: int = 10_000
+
+    # providers
+    default_provider: str = "offline"
+    fallback_providers: list[str] = Field(default_factory=list)
+    provider_timeout_s: float = 60.0
+    provider_max_retries: int = 3
+    provider_backoff_s: float = 1.0
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    compatible_api_key: SecretStr | None = None  # OpenAI-compatible servers rarely need one
+    # USD per 1M tokens, "model": [input, output]; extends the built-in price table
+    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+    # governance
+    pii: PIIPolicy = Field(default_factory=PIIPolicy)
+    injection: InjectionPolicy = Field(default_factory=InjectionPolicy)
+    system_prompt: str = (
+        "You are a careful assistant for a bank. Placeholders such as <PERSON_1> stand for "
+        "redacted personal data: keep them as they are."
+    )
+
+    # templates and inputs
+    max_template_chars: int = 50_000
+    max_variable_chars: int = 200_000
+    max_rendered_chars: int = 200_000
+    max_render_seconds: float = 2.0
+
+    # batches
+    batch_concurrency: int = 4
+
+    # optional model files
+    spacy_model_path: Path | None = None
+    embeddings_model_path: Path | None = None
+    detoxify_checkpoint: Path | None = None
+    detoxify_config_dir: Path | None = None
+
+    # observability
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+
+    # the actor recorded for CLI runs; default: the operating-system user
+    actor: str | None = None
+
+    # public labelled data for benchmarks (never copied into the project)
+    eval_data_dir: Path = PROJECT_ROOT.parent / "shared" / "eval-data"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        secrets = Path(os.environ.get("PROMPTFORGE_SECRETS_FILE", PROJECT_ROOT / ".streamlit" / "secrets.toml"))
+        config_file = Path(os.environ.get("PROMPTFORGE_CONFIG_FILE", PROJECT_ROOT / "promptforge.toml"))
+        return (
+            init_settings,
+            env_settings,
+            _SecretsTomlSource(settings_cls, secrets),
+            TomlConfigSettingsSource(settings_cls, toml_file=config_file),
+        )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'promptforge.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def display_database_url(self) -> str:
+        """The URL with any password hidden, for the UI and logs."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.resolved_database_url).render_as_string(hide_password=True)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings(...)`` instead)."""
+    return Settings()
