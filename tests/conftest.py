@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
+from config.offline import apply_offline_env
+
 # Offline guarantees for every test process (the app sets the same in launch.py).
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("DEEPEVAL_TELEMETRY_OPT_OUT", "YES")
-os.environ.setdefault("TRULENS_OTEL_TRACING", "1")
+apply_offline_env()
 
 
 @pytest.fixture

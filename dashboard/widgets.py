@@ -1,0 +1,65 @@
+"""Small rendering helpers shared by pages (pure functions where possible, so they test alone)."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from config.errors import PromptForgeError
+
+ENTITY_COLOURS = {
+    "PERSON": "#FDE2E4",
+    "EMAIL_ADDRESS": "#E2ECF9",
+    "PHONE_NUMBER": "#E3F4E1",
+    "CREDIT_CARD": "#FFF1C9",
+    "IBAN_CODE": "#F1E4FA",
+    "US_SSN": "#FFE0C7",
+    "LOCATION": "#DDF3F5",
+}
+DEFAULT_COLOUR = "#ECECEC"
+
+
+def highlight_entities(text: str, entities: list[dict]) -> str:
+    """HTML of the scrubbed ``text`` with each replacement marked and labelled by type.
+
+    ``entities`` carry ``out_start``/``out_end`` offsets into the scrubbed text.
+    Everything is escaped: the text is model- or user-controlled.
+    """
+    parts: list[str] = []
+    pos = 0
+    for e in sorted(entities, key=lambda e: e["out_start"]):
+        start, end = e["out_start"], e["out_end"]
+        if start < pos:
+            continue
+        parts.append(html.escape(text[pos:start]))
+        colour = ENTITY_COLOURS.get(e["type"], DEFAULT_COLOUR)
+        title = html.escape(f"{e['type']} (confidence {e.get('score', 0):.2f})")
+        parts.append(
+            f'<mark class="pf-entity" data-type="{html.escape(e["type"])}" title="{title}" '
+            f'style="background:{colour};border-radius:4px;padding:0 3px">{html.escape(text[start:end])}</mark>'
+        )
+        pos = end
+    parts.append(html.escape(text[pos:]))
+    body = "".join(parts)
+    return (
+        '<div class="pf-scrubbed" style="white-space:pre-wrap;font-family:ui-monospace,monospace;'
+        f'font-size:0.9rem;line-height:1.5;border:1px solid #e6e6e6;border-radius:6px;padding:10px">{body}</div>'
+    )
+
+
+def show_error(exc: PromptForgeError) -> None:
+    """One place that shows an actionable error."""
+    st.error(f"**{exc.message}**  \n{exc.hint}" if exc.hint else exc.message, icon="⚠️")
+
+
+VERDICT_STYLE = {"allow": ("success", "✅"), "flag": ("warning", "🚩"), "block": ("error", "⛔")}
+
+
+def verdict_box(injection: dict) -> None:
+    kind, icon = VERDICT_STYLE.get(injection.get("action", "allow"), ("info", "ℹ️"))
+    score = injection.get("score") or 0.0
+    title = f"Injection screen: **{injection.get('action', 'allow')}** (score {score:.2f})"
+    reasons = injection.get("reasons") or []
+    body = title + ("  \n" + "  \n".join(f"- {r}" for r in reasons[:5]) if reasons else "  \nNo rule matched.")
+    getattr(st, kind)(body, icon=icon)

@@ -1,0 +1,91 @@
+"""Seeding the demo workspace (idempotent: only into an empty database unless forced)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from config.settings import Settings
+from execution.datasets import load_rows
+from execution.prompt_ref import PromptRef
+
+HERE = Path(__file__).resolve().parent
+DEMO_ACTOR = "demo"
+LOAN_ROWS = [
+    {
+        "applicant": "Grace Whitfield",
+        "notes": "Requests $25,000 over 5 years to consolidate two credit cards. Salary $68,000, "
+        "employed 6 years, reachable at grace.whitfield@example.net.",
+    },
+    {
+        "applicant": "Omar Haddad",
+        "notes": "Small-business loan of $120,000 for a bakery expansion; 3 years of accounts attached, "
+        "phone 415-555-0178.",
+    },
+]
+
+
+def _status_file(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "demo-status.json"
+
+
+def demo_status(settings: Settings) -> dict:
+    """``{"state": "absent" | "seeding" | "ready" | "failed", ...}`` for the app's banner."""
+    try:
+        return json.loads(_status_file(settings).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"state": "absent"}
+
+
+def _set_status(settings: Settings, **status) -> None:
+    path = _status_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**status, "at": time.time()}))
+
+
+def seed_demo(settings: Settings, force: bool = False, log: Callable[[str], None] = print, pipeline=None) -> dict:
+    """Create the demo prompts and record demo runs. Returns what was created."""
+    from execution.pipeline import Pipeline
+    from storage import PromptStore
+
+    pipeline = pipeline or Pipeline(settings, actor=DEMO_ACTOR)
+    prompts = PromptStore(pipeline.store)
+    if prompts.list_prompts() and not force:
+        return {"skipped": "the database already has prompts"}
+    _set_status(settings, state="seeding")
+    try:
+        created = _seed(pipeline, prompts, log)
+    except Exception as exc:
+        _set_status(settings, state="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    _set_status(settings, state="ready", **created)
+    return created
+
+
+def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
+    specs = json.loads((HERE / "prompts.json").read_text())
+    versions = {}
+    for spec in specs:
+        version = prompts.create(spec["slug"], spec["template"], description=spec["description"])
+        for label in spec["labels"]:
+            prompts.set_label(spec["slug"], version.version, label)
+        versions[spec["slug"]] = version
+        log(f"demo: prompt {spec['slug']} v{version.version}")
+
+    def ref(slug: str) -> PromptRef:
+        return PromptRef.registered(slug, versions[slug].version)
+
+    rows, _ = load_rows(HERE / "complaints.csv")
+    complaint = pipeline.template(versions["complaint-reply"].template)
+    batch = pipeline.run_batch(complaint, rows, prompt=ref("complaint-reply"), provider="offline")
+    log(f"demo: {len(batch.results)} complaint replies recorded")
+    loan = pipeline.template(versions["loan-summary"].template)
+    loans = pipeline.run_batch(loan, LOAN_ROWS, prompt=ref("loan-summary"), provider="offline")
+    log(f"demo: {len(loans.results)} loan summaries recorded")
+    return {
+        "prompts": sorted(versions),
+        "runs": len(batch.results) + len(loans.results),
+        "dataset_rows": len(rows),
+    }

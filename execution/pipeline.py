@@ -1,0 +1,513 @@
+"""The governed pipeline: the only way a prompt reaches a model.
+
+render (sandboxed) -> scrub input (fail closed) -> screen for injection
+-> call the provider -> scrub output -> metrics -> record (TruLens + audit)
+
+Nothing unscrubbed leaves this module: records, audit details, metric inputs,
+error messages and results carry scrubbed text only. Raw values live in local
+variables for the duration of one run and are never stored.
+
+``run`` handles one prompt; ``run_batch`` handles rows in chunks so the NLP work
+is batched (spaCy ``nlp.pipe``), provider calls run with bounded concurrency for
+remote providers, and recording happens per chunk so a failure never loses the
+rows already done.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from config.errors import PromptForgeError, ProviderError
+from config.settings import Settings
+from evaluation.registry import MetricInput, MetricResult, build_metrics
+from evaluation.signals import DEFAULT_METRICS
+from execution.datasets import RowFailure
+from execution.prompt_ref import PromptRef
+from execution.providers import ChatProvider, ChatResult
+from execution.templates import PromptTemplate, RenderLimits
+from security.injection import Screener, Verdict
+from security.pii import PseudonymMap, Scrubber, ScrubResult
+from storage.records import MetricValue, RunRecord, StageTiming
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What one governed run produced: scrubbed text and decisions only."""
+
+    record_id: str
+    status: str  # ok | blocked | error
+    prompt: PromptRef
+    scrubbed_input: str
+    input_entities: list[dict]
+    injection: dict
+    output: str | None = None
+    output_entities: list[dict] = field(default_factory=list)
+    metrics: list[MetricResult] = field(default_factory=list)
+    provider: str = ""
+    model: str = ""
+    simulated: bool = False
+    latency_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    error: str | None = None
+    stages: list[StageTiming] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "record_id": self.record_id,
+            "status": self.status,
+            "prompt": self.prompt.label_text,
+            "app_name": self.prompt.app_name,
+            "app_version": self.prompt.app_version,
+            "scrubbed_input": self.scrubbed_input,
+            "input_entities": self.input_entities,
+            "injection": self.injection,
+            "output": self.output,
+            "output_entities": self.output_entities,
+            "metrics": {m.name: m.value for m in self.metrics},
+            "metric_details": [m.to_dict() for m in self.metrics],
+            "provider": self.provider,
+            "model": self.model,
+            "simulated": self.simulated,
+            "latency_s": round(self.latency_s, 4),
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cost_usd": self.cost_usd,
+            "error": self.error,
+            "stages_ms": {s.name: round((s.end_ns - s.start_ns) / 1e6, 2) for s in self.stages},
+        }
+
+
+@dataclass
+class BatchSummary:
+    batch_id: str
+    total: int
+    results: list[RunResult]
+    skipped: list[RowFailure]
+    wall_s: float
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"ok": 0, "blocked": 0, "error": 0}
+        for r in self.results:
+            out[r.status] = out.get(r.status, 0) + 1
+        out["skipped"] = len(self.skipped)
+        return out
+
+    def to_dict(self) -> dict:
+        costs = [r.cost_usd for r in self.results if r.cost_usd is not None]
+        latencies = sorted(r.latency_s for r in self.results if r.status == "ok")
+        return {
+            "batch_id": self.batch_id,
+            "rows": self.total,
+            **self.counts(),
+            "skipped_rows": [{"row": f.row, "error": f.error} for f in self.skipped],
+            "ignored_columns": self.ignored_columns,
+            "errors": [{"record_id": r.record_id, "error": r.error} for r in self.results if r.status == "error"],
+            "record_ids": [r.record_id for r in self.results],
+            "wall_s": round(self.wall_s, 3),
+            "rows_per_s": round(self.total / self.wall_s, 2) if self.wall_s else None,
+            "cost_usd": round(sum(costs), 6) if costs else None,
+            "p50_latency_s": latencies[len(latencies) // 2] if latencies else None,
+        }
+
+
+class _Stages:
+    """Collects the wall-clock span of each pipeline stage for the trace."""
+
+    def __init__(self) -> None:
+        self.items: list[StageTiming] = []
+
+    def add(self, name: str, start_ns: int, **attributes) -> None:
+        self.items.append(StageTiming(name, start_ns, time.time_ns(), attributes))
+
+
+@dataclass
+class _Prepared:
+    """A row after render + scrub + screen, before the model call (scrubbed only)."""
+
+    index: int
+    record_id: str
+    started_ns: int
+    scrub: ScrubResult
+    verdict: Verdict
+    pseudonyms: PseudonymMap
+    stages: _Stages
+    expected: str | None = None
+    context: str | None = None
+
+
+class Pipeline:
+    """Governed execution. Heavy parts are injected (tests pass small ones) or built lazily."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        scrubber: Scrubber | None = None,
+        screener: Screener | None = None,
+        store=None,
+        audit=None,
+        metrics: list[str] | None = None,
+        actor: str = "local",
+    ) -> None:
+        self.settings = settings
+        self._scrubber = scrubber
+        self._screener = screener
+        self._store = store
+        self._audit = audit
+        self.metric_names = list(metrics) if metrics is not None else list(DEFAULT_METRICS)
+        self._metrics = build_metrics(self.metric_names)
+        self.actor = actor
+        self._providers: dict[tuple[str, ...], ChatProvider] = {}
+        self.limits = RenderLimits.from_settings(settings)
+
+    # lazily built heavy services -------------------------------------------------
+    @property
+    def scrubber(self) -> Scrubber:
+        if self._scrubber is None:
+            from security.pii import get_scrubber
+
+            self._scrubber = get_scrubber(self.settings)
+        return self._scrubber
+
+    @property
+    def screener(self) -> Screener:
+        if self._screener is None:
+            from security.injection import get_screener
+
+            self._screener = get_screener(self.settings)
+        return self._screener
+
+    @property
+    def store(self):
+        if self._store is None:
+            from storage import open_store
+
+            self._store = open_store(self.settings)
+        return self._store
+
+    @property
+    def audit(self):
+        if self._audit is None:
+            from storage import AuditLog, make_engine
+
+            self._audit = AuditLog(make_engine(self.settings))
+        return self._audit
+
+    def provider(self, spec: str | None) -> ChatProvider:
+        chain = tuple([spec or self.settings.default_provider, *self.settings.fallback_providers])
+        if chain not in self._providers:
+            self._providers[chain] = ChatProvider(list(chain), self.settings)
+        return self._providers[chain]
+
+    def template(self, source: str) -> PromptTemplate:
+        return PromptTemplate(source, self.limits)
+
+    # one run ----------------------------------------------------------------------
+    def run(
+        self,
+        template: PromptTemplate,
+        variables: dict[str, str],
+        prompt: PromptRef | None = None,
+        provider: str | None = None,
+        expected: str | None = None,
+        context: str | None = None,
+    ) -> RunResult:
+        """One governed run. Raises ``PromptForgeError`` for input that never reached
+        the model (nothing recorded but an audit event); model failures come back as a
+        recorded result with ``status == "error"``."""
+        prompt = prompt or PromptRef.adhoc(template)
+        chat = self.provider(provider)  # unknown provider / missing key fail before any work
+        try:
+            prepared = self._prepare([(0, variables, expected, context)], template)
+        except PromptForgeError as exc:
+            self._audit_rejection(prompt, chat, exc)
+            raise
+        [result] = self._complete(prepared, prompt, chat, batch_id=None, concurrency=1)
+        self.store.flush()
+        return result
+
+    # a batch ----------------------------------------------------------------------
+    def run_batch(
+        self,
+        template: PromptTemplate,
+        rows: Iterable[dict[str, str]],
+        prompt: PromptRef | None = None,
+        provider: str | None = None,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        chunk_size: int = 64,
+        total: int | None = None,
+    ) -> BatchSummary:
+        """Governed runs over variable rows. A bad row is reported and skipped; every
+        chunk is recorded before the next starts, so a failure loses nothing done."""
+        prompt = prompt or PromptRef.adhoc(template)
+        chat = self.provider(provider)
+        concurrency = 1 if chat.is_local else max(1, concurrency or self.settings.batch_concurrency)
+        rows = list(rows)
+        total = total if total is not None else len(rows)
+        batch_id = uuid.uuid4().hex
+        results: list[RunResult] = []
+        skipped: list[RowFailure] = []
+        started = time.perf_counter()
+        declared = set(template.variables)
+        ignored = sorted({k for row in rows for k in row if k not in declared and not k.startswith("_")})
+        for offset in range(0, len(rows), chunk_size):
+            chunk = [
+                (offset + i, {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
+                for i, row in enumerate(rows[offset : offset + chunk_size])
+            ]
+            prepared = self._prepare(chunk, template, failures=skipped)
+            results.extend(self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency))
+            if progress:
+                progress(min(offset + chunk_size, total), total)
+        self.store.flush()
+        summary = BatchSummary(batch_id, total, results, skipped, time.perf_counter() - started, ignored)
+        self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.spec, **summary.counts()})
+        return summary
+
+    # stages -----------------------------------------------------------------------
+    def _prepare(
+        self,
+        rows: list[tuple[int, dict[str, str], str | None, str | None]],
+        template: PromptTemplate,
+        failures: list[RowFailure] | None = None,
+    ) -> list[_Prepared]:
+        """Render, scrub and screen rows. With ``failures`` a bad row is recorded there
+        and skipped; without it the error propagates (single runs)."""
+        rendered: list[tuple[int, str, dict[str, str], _Stages, int, str | None, str | None]] = []
+        for index, variables, expected, context in rows:
+            stages = _Stages()
+            t0 = time.time_ns()
+            try:
+                text = template.render(variables)
+                if not text.strip():
+                    from config.errors import InputError
+
+                    raise InputError("The rendered prompt is empty.", "Fill in the variables or the template.")
+            except PromptForgeError as exc:
+                if failures is None:
+                    raise
+                failures.append(RowFailure(index, str(exc)))
+                continue
+            stages.add("render", t0, chars=len(text))
+            rendered.append((index, text, variables, stages, t0, expected, context))
+        if not rendered:
+            return []
+
+        maps = [PseudonymMap() for _ in rendered]
+        t_scrub = time.time_ns()
+        # fails closed: a ScrubbingError propagates and nothing is sent or stored
+        scrubbed = self.scrubber.scrub_many([r[1] for r in rendered], maps)
+        scrub_end = time.time_ns()
+
+        prepared: list[_Prepared] = []
+        for (index, _text, variables, stages, t0, expected, context), scrub, pmap in zip(rendered, scrubbed, maps):
+            stages.items.append(
+                StageTiming("scrub_input", t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(rendered)})
+            )
+            t1 = time.time_ns()
+            verdict = self._screen(scrub.text, variables, pmap)
+            stages.add("screen", t1, score=verdict.score, action=verdict.action)
+            prepared.append(
+                _Prepared(index, uuid.uuid4().hex, t0, scrub, verdict, pmap, stages, expected, context)
+            )
+        return prepared
+
+    def _screen(self, scrubbed_prompt: str, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
+        verdicts = [self.screener.screen(scrubbed_prompt, source="prompt")]
+        if self.settings.injection.screen_variables:
+            for name, value in variables.items():
+                if isinstance(value, str) and value.strip():
+                    v = self.screener.screen(value, source=f"variable:{name}")
+                    if v.hits:
+                        # the raw value was screened in memory; its excerpts are scrubbed
+                        # before the verdict goes anywhere
+                        v = v.with_excerpts([self.scrubber.scrub(h.excerpt, pmap).text for h in v.hits])
+                    verdicts.append(v)
+        return Verdict.combine(verdicts)
+
+    def _complete(
+        self,
+        prepared: list[_Prepared],
+        prompt: PromptRef,
+        chat: ChatProvider,
+        batch_id: str | None,
+        concurrency: int,
+    ) -> list[RunResult]:
+        """Call the model, scrub output, score and record a chunk of prepared rows."""
+        if not prepared:
+            return []
+        calls = [p for p in prepared if p.verdict.action != "block"]
+        answers: dict[str, ChatResult | PromptForgeError] = {}
+
+        def call(p: _Prepared) -> None:
+            t = time.time_ns()
+            try:
+                answers[p.record_id] = chat.invoke(p.scrub.text, system=self.settings.system_prompt)
+                p.stages.add("model", t, provider=answers[p.record_id].provider)
+            except ProviderError as exc:
+                answers[p.record_id] = exc
+                p.stages.add("model", t, error=type(exc).__name__)
+
+        if concurrency > 1 and len(calls) > 1:
+            with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="provider") as pool:
+                list(pool.map(call, calls))
+        else:
+            for p in calls:
+                call(p)
+
+        answered = [p for p in calls if isinstance(answers.get(p.record_id), ChatResult)]
+        t_out = time.time_ns()
+        outputs = self.scrubber.scrub_many(
+            [answers[p.record_id].text for p in answered], [p.pseudonyms for p in answered]
+        )
+        out_end = time.time_ns()
+        scrubbed_out = {p.record_id: o for p, o in zip(answered, outputs)}
+
+        results = []
+        for p in prepared:
+            answer = answers.get(p.record_id)
+            out = scrubbed_out.get(p.record_id)
+            if out is not None:
+                p.stages.items.append(StageTiming("scrub_output", t_out, out_end, {"entities": len(out.entities)}))
+            results.append(self._result(p, prompt, chat, answer, out))
+
+        t_eval = time.time_ns()
+        self._score(results, prepared)
+        for p in prepared:
+            p.stages.items.append(StageTiming("evaluate", t_eval, time.time_ns(), {"metrics": len(self._metrics)}))
+        self._record(results, prepared, batch_id)
+        return results
+
+    def _result(
+        self,
+        p: _Prepared,
+        prompt: PromptRef,
+        chat: ChatProvider,
+        answer: ChatResult | PromptForgeError | None,
+        out: ScrubResult | None,
+    ) -> RunResult:
+        result = RunResult(
+            record_id=p.record_id,
+            status="ok",
+            prompt=prompt,
+            scrubbed_input=p.scrub.text,
+            input_entities=[e.to_dict() for e in p.scrub.entities],
+            injection=p.verdict.to_dict(),
+            provider=chat.spec,
+            stages=p.stages.items,
+        )
+        if p.verdict.action == "block":
+            result.status = "blocked"
+            result.error = "Blocked by the injection policy: " + "; ".join(p.verdict.reasons[:3])
+        elif isinstance(answer, PromptForgeError):
+            result.status = "error"
+            result.error = str(answer)
+        elif isinstance(answer, ChatResult) and out is not None:
+            result.output = out.text
+            result.output_entities = [e.to_dict() for e in out.entities]
+            result.provider = answer.provider
+            result.model = answer.model
+            result.simulated = answer.simulated
+            result.latency_s = answer.latency_s
+            result.input_tokens = answer.input_tokens
+            result.output_tokens = answer.output_tokens
+            result.cost_usd = answer.cost_usd
+        return result
+
+    def _score(self, results: list[RunResult], prepared: list[_Prepared]) -> None:
+        items = [
+            MetricInput(
+                input=r.scrubbed_input,
+                output=r.output,
+                expected=p.expected,
+                context=p.context,
+                signals={
+                    "pii_in_count": float(len(r.input_entities)),
+                    "pii_out_count": float(len(r.output_entities)) if r.output is not None else None,
+                    "injection_score": r.injection.get("score"),
+                    "latency_s": r.latency_s if r.status == "ok" else None,
+                    "total_tokens": float(r.input_tokens + r.output_tokens) if r.status == "ok" else None,
+                    "cost_usd": r.cost_usd if r.status == "ok" else None,
+                },
+            )
+            for r, p in zip(results, prepared)
+        ]
+        for metric in self._metrics:
+            for r, score in zip(results, metric.score_many(items)):
+                r.metrics.append(score)
+
+    def _record(self, results: list[RunResult], prepared: list[_Prepared], batch_id: str | None) -> None:
+        now = time.time_ns()
+        records = [
+            RunRecord(
+                run_id=r.record_id,
+                app_name=r.prompt.app_name,
+                app_version=r.prompt.app_version,
+                input_text=r.scrubbed_input,
+                output_text=r.output,
+                status=r.status,
+                error=r.error,
+                provider=r.provider,
+                model=r.model,
+                simulated=r.simulated,
+                latency_s=r.latency_s,
+                input_tokens=r.input_tokens,
+                output_tokens=r.output_tokens,
+                cost_usd=r.cost_usd,
+                started_at_ns=p.started_ns,
+                ended_at_ns=now,
+                stages=r.stages,
+                metrics=[MetricValue(m.name, m.value, m.higher_is_better, m.status, m.explanation) for m in r.metrics],
+                decisions=_decisions(r),
+                variables={},  # values are inside the scrubbed input; names only below
+                actor=self.actor,
+                batch_id=batch_id,
+                dataset_row=p.index if batch_id else None,
+            )
+            for r, p in zip(results, prepared)
+        ]
+        self.store.record_runs(records)
+        self.audit.append_many(
+            [
+                (self.actor, "run", r.prompt.label_text, {"record_id": r.record_id, "batch_id": batch_id, **_decisions(r)})
+                for r in results
+            ]
+        )
+
+    def _audit_event(self, action: str, prompt: PromptRef, details: dict) -> None:
+        self.audit.append(self.actor, action, prompt.label_text, details)
+
+    def _audit_rejection(self, prompt: PromptRef, chat: ChatProvider, exc: PromptForgeError) -> None:
+        # the reason is the error class and message, which never carry raw values
+        try:
+            self._audit_event("run_rejected", prompt, {"provider": chat.spec, "reason": type(exc).__name__})
+        except PromptForgeError:
+            pass  # an unusable database must not hide the user's real error
+
+
+def _decisions(r: RunResult) -> dict:
+    return {
+        "status": r.status,
+        "provider": r.provider,
+        "simulated": r.simulated,
+        "pii_in": _count(r.input_entities),
+        "pii_out": _count(r.output_entities),
+        "injection": {k: r.injection.get(k) for k in ("action", "score", "reasons")},
+    }
+
+
+def _count(entities: list[dict]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for e in entities:
+        out[e["type"]] = out.get(e["type"], 0) + 1
+    return out

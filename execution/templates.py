@@ -1,0 +1,224 @@
+"""Sandboxed prompt templates.
+
+Templates are Jinja2 source rendered in an ``ImmutableSandboxedEnvironment`` with
+``StrictUndefined``. User values are passed only as variables, never spliced
+into template source. Size, render time and output size are capped; every error
+names the variable or the line so the author can fix it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import dataclass
+from functools import cached_property
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from config.errors import InputError, TemplateError
+
+_deadline = threading.local()
+
+
+class _RenderTimeout(Exception):
+    pass
+
+
+def _bounded_range(*args: int):
+    """``range`` for templates: checks the render deadline on every step, so a
+    nested loop that prints nothing still stops when its time is up."""
+    for i, value in enumerate(range(*args)):
+        if i % 256 == 0 and time.monotonic() > getattr(_deadline, "at", float("inf")):
+            raise _RenderTimeout()
+        yield value
+
+
+def _no_callables(value: object) -> object:
+    """Printing a function or method would reveal internals: refuse it."""
+    if callable(value):
+        raise SecurityError("printing a function or method is not allowed")
+    return value
+
+
+class _PromptSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, stricter: no ``str.format``/``format_map``
+    (use the ``format`` filter) and no private or dunder attributes at all."""
+
+    _forbidden = frozenset({"format", "format_map", "mro"})
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if attr.startswith("_") or attr in self._forbidden:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+
+_ENV = _PromptSandbox(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+    finalize=_no_callables,
+    # no filesystem loader: templates can neither include nor import other files
+    loader=None,
+)
+_ENV.globals["range"] = _bounded_range
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    max_template_chars: int = 50_000
+    max_variable_chars: int = 200_000
+    max_rendered_chars: int = 200_000
+    max_render_seconds: float = 2.0
+
+    @classmethod
+    def from_settings(cls, settings) -> "RenderLimits":
+        return cls(
+            max_template_chars=settings.max_template_chars,
+            max_variable_chars=settings.max_variable_chars,
+            max_rendered_chars=settings.max_rendered_chars,
+            max_render_seconds=settings.max_render_seconds,
+        )
+
+
+class PromptTemplate:
+    """A parsed template: its source, declared variables and a stable content hash."""
+
+    def __init__(self, source: str, limits: RenderLimits | None = None) -> None:
+        self.limits = limits or RenderLimits()
+        if not isinstance(source, str):
+            raise TemplateError("The template must be text.", "Paste the template as plain text.")
+        check_text(source, "template", self.limits.max_template_chars)
+        if not source.strip():
+            raise TemplateError("The template is empty.", "Write a prompt, e.g. 'Summarise {{ document }}'.")
+        self.source = source
+        try:
+            self._ast = _ENV.parse(source)
+            self._template = _ENV.from_string(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(
+                f"Template syntax error on line {exc.lineno}: {exc.message}.",
+                "Check the {{ }} and {% %} pairs on that line.",
+            ) from None
+
+    @cached_property
+    def variables(self) -> list[str]:
+        """Variables the template reads, in order of first use (loop-locals excluded)."""
+        undeclared = meta.find_undeclared_variables(self._ast)
+        ordered: list[str] = []
+        for node in self._ast.find_all(nodes.Name):
+            if node.ctx == "load" and node.name in undeclared and node.name not in ordered:
+                ordered.append(node.name)
+        return ordered
+
+    @cached_property
+    def digest(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+
+    def render(self, variables: dict[str, object]) -> str:
+        """Render with ``variables``; unknown or missing names are errors, never blanks."""
+        missing = [name for name in self.variables if name not in variables]
+        if missing:
+            raise TemplateError(
+                f"Missing value for variable{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
+                "Fill in every variable the template declares.",
+            )
+        unknown = sorted(set(variables) - set(self.variables))
+        if unknown:
+            raise TemplateError(
+                f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+                f"The template declares: {', '.join(self.variables) or 'no variables'}. "
+                "Remove the extra values or use them in the template.",
+            )
+        for name, value in variables.items():
+            if isinstance(value, str):
+                check_text(value, f"variable '{name}'", self.limits.max_variable_chars)
+        return self._render_with_limits(variables)
+
+    def _render_with_limits(self, variables: dict[str, object]) -> str:
+        result: list[str] = []
+        error: list[BaseException] = []
+        size = 0
+        cancelled = threading.Event()
+
+        def work() -> None:
+            nonlocal size
+            _deadline.at = time.monotonic() + self.limits.max_render_seconds
+            try:
+                for chunk in self._template.generate(**variables):
+                    if cancelled.is_set():
+                        return
+                    size += len(chunk)
+                    if size > self.limits.max_rendered_chars:
+                        raise _TooLarge()
+                    result.append(chunk)
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                error.append(exc)
+            finally:
+                _deadline.at = float("inf")
+
+        worker = threading.Thread(target=work, daemon=True, name="template-render")
+        worker.start()
+        worker.join(self.limits.max_render_seconds)
+        if worker.is_alive() or (error and isinstance(error[0], _RenderTimeout)):
+            cancelled.set()
+            raise TemplateError(
+                f"Rendering took longer than {self.limits.max_render_seconds:g} s and was stopped.",
+                "Simplify loops in the template.",
+            )
+        if error:
+            raise _translate(error[0]) from None
+        return "".join(result)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _translate(exc: BaseException) -> TemplateError:
+    if isinstance(exc, _TooLarge):
+        return TemplateError(
+            "The rendered prompt is larger than the configured limit.",
+            "Shorten the template or the variable values (setting max_rendered_chars).",
+        )
+    if isinstance(exc, SecurityError):
+        return TemplateError(
+            f"The template tried something the sandbox forbids ({exc}).",
+            "Templates may only read variables and use filters; remove attribute tricks.",
+        )
+    if isinstance(exc, jinja2.UndefinedError):
+        return TemplateError(f"Template error: {exc.message}.", "Check the variable and attribute names.")
+    lineno = _template_line(exc)
+    where = f" on line {lineno}" if lineno else ""
+    return TemplateError(f"Template failed to render{where}: {type(exc).__name__}: {exc}.", "Fix that expression.")
+
+
+def _template_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def check_text(value: str, what: str, max_chars: int) -> None:
+    """Reject binary or oversized text with an error that says what to do."""
+    if len(value) > max_chars:
+        raise InputError(
+            f"The {what} has {len(value):,} characters; the limit is {max_chars:,}.",
+            "Shorten it, or raise the limit in settings if this is intended.",
+        )
+    if "\x00" in value or _looks_binary(value):
+        raise InputError(f"The {what} looks like binary data, not text.", "Paste or upload plain UTF-8 text.")
+
+
+def _looks_binary(value: str) -> bool:
+    sample = value[:4096]
+    if not sample:
+        return False
+    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+    return control / len(sample) > 0.05 or "\ufffd" * 4 in sample

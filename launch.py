@@ -1,0 +1,151 @@
+#!/usr/bin/env python
+"""PromptForge: the one entry point.
+
+    python launch.py                       serve the app (http://localhost:8501)
+    python launch.py check [FILE]          scrub + screen JSON lines, no database
+    python launch.py run ...               one governed run
+    python launch.py batch ...             a governed run per dataset row
+    python launch.py seed-demo             create the demo workspace
+    python launch.py bench NAME            print benchmark figures (pipeline)
+
+Every subcommand drives the same services as the app. Errors a user can act on
+print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from config.offline import apply_offline_env  # noqa: E402
+
+apply_offline_env()
+
+from config.errors import PromptForgeError  # noqa: E402
+from config.settings import get_settings  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except PromptForgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: rows already recorded are kept", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="launch.py", description="PromptForge: a governed prompt workbench.")
+    parser.set_defaults(handler=cmd_serve, host="localhost", port=8501, no_demo=False)
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="serve the app (the default)")
+    for p in (parser, serve):
+        p.add_argument("--host", default="localhost", help="address to bind (default localhost)")
+        p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+        p.add_argument("--no-demo", action="store_true", help="do not create the demo workspace on first start")
+    serve.set_defaults(handler=cmd_serve)
+
+    check = sub.add_parser("check", help="scrub PII and screen for injection; reads JSON lines {\"text\": ...}")
+    check.add_argument("file", nargs="?", help="JSON lines file (default: stdin)")
+    check.set_defaults(handler=cmd_check)
+
+    for name, helptext in (("run", "one governed run"), ("batch", "a governed run per dataset row")):
+        p = sub.add_parser(name, help=helptext)
+        src = p.add_mutually_exclusive_group(required=True)
+        src.add_argument("--prompt", help="registered prompt: SLUG, SLUG@LABEL or SLUG@vN")
+        src.add_argument("--template-file", type=Path, help="a Jinja2 template file")
+        p.add_argument("--provider", help="offline | openai:MODEL | anthropic:MODEL | compat:MODEL@BASE_URL")
+        if name == "run":
+            p.add_argument("--var", action="append", default=[], metavar="K=V", help="a variable value (repeatable)")
+            p.set_defaults(handler=cmd_run)
+        else:
+            p.add_argument("--dataset", type=Path, required=True, help="CSV or JSONL of variable rows")
+            p.add_argument("--concurrency", type=int, help="parallel calls for remote providers")
+            p.set_defaults(handler=cmd_batch)
+
+    seed = sub.add_parser("seed-demo", help="create the demo workspace (if the database is empty)")
+    seed.add_argument("--force", action="store_true", help="seed even if prompts exist")
+    seed.set_defaults(handler=cmd_seed_demo)
+
+    bench = sub.add_parser("bench", help="run a benchmark and print its figures")
+    bench.add_argument("name", choices=["pipeline"], help="which benchmark")
+    bench.add_argument("--n", type=int, default=500, help="number of prompts (pipeline)")
+    bench.set_defaults(handler=cmd_bench)
+    return parser
+
+
+# --- commands ---------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    from execution.serve import serve
+
+    return serve(get_settings(), host=args.host, port=args.port, demo=not args.no_demo)
+
+
+def cmd_check(args) -> int:
+    from execution.check import check_stream
+
+    stream = open(args.file, encoding="utf-8") if args.file else sys.stdin
+    with stream:
+        return check_stream(get_settings(), stream, sys.stdout)
+
+
+def cmd_run(args) -> int:
+    from execution.cli_support import build_pipeline, load_template, parse_vars
+
+    settings = get_settings()
+    pipeline = build_pipeline(settings)
+    template, ref = load_template(settings, pipeline, args.prompt, args.template_file)
+    result = pipeline.run(template, parse_vars(args.var), prompt=ref, provider=args.provider)
+    print(json.dumps(result.to_dict(), indent=2))
+    return {"ok": 0, "blocked": 3}.get(result.status, 1)
+
+
+def cmd_batch(args) -> int:
+    from execution.cli_support import build_pipeline, load_template, progress_bar
+    from execution.datasets import load_rows
+
+    settings = get_settings()
+    pipeline = build_pipeline(settings)
+    template, ref = load_template(settings, pipeline, args.prompt, args.template_file)
+    rows, bad_rows = load_rows(args.dataset)
+    summary = pipeline.run_batch(
+        template, rows, prompt=ref, provider=args.provider, concurrency=args.concurrency,
+        progress=progress_bar(sys.stderr),
+    )
+    out = summary.to_dict()
+    out["skipped_rows"] = [{"row": r.row, "error": r.error} for r in bad_rows] + out["skipped_rows"]
+    out["skipped"] += len(bad_rows)
+    out["rows"] += len(bad_rows)
+    print(json.dumps(out, indent=2))
+    return 0 if not out["error"] else 1
+
+
+def cmd_seed_demo(args) -> int:
+    from execution.demo import seed_demo
+
+    created = seed_demo(get_settings(), force=args.force, log=lambda m: print(m, file=sys.stderr))
+    print(json.dumps(created, indent=2))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from bench import run_benchmark
+
+    return run_benchmark(args.name, get_settings(), n=args.n)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Playground: run one prompt through the governed pipeline and read its trace."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from config.errors import PromptForgeError
+from dashboard import services
+from dashboard.trace import render_trace
+from dashboard.widgets import show_error
+from execution.prompt_ref import PromptRef
+
+EXAMPLE_TEMPLATE = (
+    "Summarise this customer message for a relationship manager in two sentences, "
+    "then suggest one next step.\nCustomer: {{ customer }}\nMessage: {{ message }}"
+)
+EXAMPLE_VALUES = {
+    "customer": "Maria Gonzalez",
+    "message": "Please call me on (212) 555-0143 about the double charge on card 4111 1111 1111 1111.",
+}
+CUSTOM = "Other (type a provider spec)…"
+
+st.title("Playground")
+st.caption(
+    "Run one prompt through the governed pipeline: render → scrub PII → screen for injection → "
+    "model → scrub output → metrics → record."
+)
+
+left, right = st.columns([2, 3], gap="large")
+
+with left:
+    source = st.segmented_control(
+        "Template", ["Paste a template", "Registered prompt"], default="Paste a template", key="pg_source"
+    )
+    prompt_ref = None
+    try:
+        if source == "Registered prompt":
+            catalogue = services.prompts().list_prompts()
+            if not catalogue:
+                st.info("No registered prompts yet. Paste a template instead.")
+                st.stop()
+            slug = st.selectbox("Prompt", [p.slug for p in catalogue], key="pg_prompt")
+            version = services.prompts().resolve(slug)
+            st.caption(f"{slug} v{version.version}" + (f" · label **{version.label}**" if version.label else ""))
+            st.code(version.template, language="jinja2", wrap_lines=True)
+            template_source = version.template
+            prompt_ref = PromptRef.registered(version.slug, version.version, version.label)
+        else:
+            template_source = st.text_area("Template (Jinja2)", EXAMPLE_TEMPLATE, height=140, key="pg_template")
+        template = services.pipeline().template(template_source)
+    except PromptForgeError as exc:
+        show_error(exc)
+        st.stop()
+
+    options = services.provider_options()
+    choice = st.selectbox("Provider", [*options, CUSTOM], key="pg_provider")
+    provider = st.text_input("Provider spec", placeholder="compat:llama3.1@http://localhost:11434/v1", key="pg_provider_spec") if choice == CUSTOM else choice
+    if provider == "offline":
+        st.caption("🔌 **offline** is a built-in simulation: deterministic, no network. Its answers are labelled as such.")
+
+    with st.form("pg_form", border=True):
+        st.markdown("**Variables**" if template.variables else "This template has no variables.")
+        values = {
+            name: st.text_area(name, EXAMPLE_VALUES.get(name, ""), height=80, key=f"pg_var_{name}")
+            for name in template.variables
+        }
+        submitted = st.form_submit_button("Run governed prompt", type="primary", width="stretch")
+
+    if submitted:
+        with st.spinner("Scrubbing, screening and calling the model…"):
+            try:
+                result = services.pipeline().run(template, values, prompt=prompt_ref, provider=provider or None)
+                st.session_state["pg_result"] = result.to_dict()
+            except PromptForgeError as exc:
+                st.session_state.pop("pg_result", None)
+                show_error(exc)
+
+with right:
+    result = st.session_state.get("pg_result")
+    if result:
+        render_trace(result)
+    else:
+        st.subheader("Governed trace")
+        st.write("Fill in the variables and press **Run governed prompt**. The trace shows what each stage did.")
