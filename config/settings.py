@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     anthropic_api_key: SecretStr | None = None
     anthropic_base_url: str | None = None
     compatible_api_key: SecretStr | None = None  # OpenAI-compatible servers rarely need one
+    # the model offered first in the app when a provider's key is configured
+    openai_default_model: str = "gpt-4o-mini"
+    anthropic_default_model: str = "claude-3-5-haiku-latest"
     # USD per 1M tokens, "model": [input, output]; extends the built-in price table
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
 

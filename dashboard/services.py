@@ -63,6 +63,12 @@ def demo_status() -> dict:
 
 def provider_options() -> list[str]:
     """Provider specs to offer: the offline model plus every configured provider."""
-    specs = [c["name"] for c in health() if c["group"] == "providers" and c["available"]]
-    default = settings().default_provider
+    cfg = settings()
+    models = {"openai": cfg.openai_default_model, "anthropic": cfg.anthropic_default_model}
+    specs = [
+        f"{c['name']}:{models[c['name']]}" if c["name"] in models else c["name"]
+        for c in health()
+        if c["group"] == "providers" and c["available"]
+    ]
+    default = cfg.default_provider
     return list(dict.fromkeys([default, "offline", *specs]))

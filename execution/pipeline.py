@@ -251,7 +251,7 @@ class Pipeline:
         chunk is recorded before the next starts, so a failure loses nothing done."""
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)
-        concurrency = 1 if chat.is_local else max(1, concurrency or self.settings.batch_concurrency)
+        concurrency = 1 if all(spec.kind == "offline" for spec in chat.chain) else max(1, concurrency or self.settings.batch_concurrency)
         rows = list(rows)
         total = total if total is not None else len(rows)
         batch_id = uuid.uuid4().hex
@@ -271,7 +271,7 @@ class Pipeline:
                 progress(min(offset + chunk_size, total), total)
         self.store.flush()
         summary = BatchSummary(batch_id, total, results, skipped, time.perf_counter() - started, ignored)
-        self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.spec, **summary.counts()})
+        self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.primary.display, **summary.counts()})
         return summary
 
     # stages -----------------------------------------------------------------------
@@ -403,7 +403,7 @@ class Pipeline:
             scrubbed_input=p.scrub.text,
             input_entities=[e.to_dict() for e in p.scrub.entities],
             injection=p.verdict.to_dict(),
-            provider=chat.spec,
+            provider=chat.primary.display,
             stages=p.stages.items,
         )
         if p.verdict.action == "block":
@@ -490,7 +490,7 @@ class Pipeline:
     def _audit_rejection(self, prompt: PromptRef, chat: ChatProvider, exc: PromptForgeError) -> None:
         # the reason is the error class and message, which never carry raw values
         try:
-            self._audit_event("run_rejected", prompt, {"provider": chat.spec, "reason": type(exc).__name__})
+            self._audit_event("run_rejected", prompt, {"provider": chat.primary.display, "reason": type(exc).__name__})
         except PromptForgeError:
             pass  # an unusable database must not hide the user's real error
 

