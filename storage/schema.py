@@ -1,0 +1,76 @@
+"""The project's own tables (prefix ``pf_``), as SQLAlchemy Core tables for queries.
+
+Migrations in ``storage/migrations/versions`` create them; a test checks that the
+migrated database matches this metadata. TruLens's tables (``trulens_*``) are
+TruLens's: we read and append to them only through its ORM definitions.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+runs = sa.Table(
+    "pf_runs",
+    metadata,
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("app_name", sa.String(255), nullable=False),
+    sa.Column("app_version", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("provider", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(255), nullable=False),
+    sa.Column("simulated", sa.Boolean, nullable=False),
+    sa.Column("latency_s", sa.Float, nullable=False),
+    sa.Column("input_tokens", sa.Integer, nullable=False),
+    sa.Column("output_tokens", sa.Integer, nullable=False),
+    sa.Column("cost_usd", sa.Float, nullable=True),
+    sa.Column("started_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("ended_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("batch_id", sa.String(64), nullable=True),
+    sa.Column("dataset_row", sa.Integer, nullable=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("injection_action", sa.String(16), nullable=True),
+    sa.Column("pii_in", sa.JSON, nullable=False),
+    sa.Column("pii_out", sa.JSON, nullable=False),
+    sa.Column("decisions", sa.JSON, nullable=False),
+    sa.Column("variables", sa.JSON, nullable=False),
+    sa.Column("event_ids", sa.JSON, nullable=False),  # trulens_events rows of this run, root first
+    sa.Index("ix_pf_runs_app_started", "app_name", "started_at"),
+    sa.Index("ix_pf_runs_started", "started_at"),
+    sa.Index("ix_pf_runs_batch", "batch_id"),
+)
+
+run_metrics = sa.Table(
+    "pf_run_metrics",
+    metadata,
+    sa.Column(
+        "record_id",
+        sa.String(64),
+        sa.ForeignKey("pf_runs.record_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("higher_is_better", sa.Boolean, nullable=False),
+    sa.Column("explanation", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Index("ix_pf_run_metrics_name", "name"),
+)
+
+audit_events = sa.Table(
+    "pf_audit_events",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # canonical JSON
+    sa.Column("alg", sa.String(16), nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Index("ix_pf_audit_events_action", "action"),
+)
