@@ -1,0 +1,13 @@
+"""Benchmarks: printed figures, run on demand (``python launch.py bench NAME``), never pass/fail tests."""
+
+from __future__ import annotations
+
+from config.settings import Settings
+
+
+def run_benchmark(name: str, settings: Settings, **options) -> int:
+    if name == "pipeline":
+        from bench.pipeline import main
+
+        return main(settings, **options)
+    raise ValueError(f"unknown benchmark {name}")

@@ -17,18 +17,18 @@ import streamlit as st  # noqa: E402
 
 from dashboard import services  # noqa: E402
 
-st.set_page_config(page_title="PromptForge", page_icon="🛡️", layout="wide")
+st.set_page_config(page_title="PromptForge", page_icon=":material/shield:", layout="wide")
 
 PAGES = ROOT / "pages"
 # Sections grow with the product: Build (prompts, playground), Evaluate
 # (evaluations, A/B comparison), Govern (review, audit, exports), System.
 navigation = {
     "Workbench": [
-        st.Page(PAGES / "overview.py", title="Overview", icon="🏠", url_path="overview", default=True),
-        st.Page(PAGES / "playground.py", title="Playground", icon="🧪", url_path="playground"),
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
+        st.Page(PAGES / "playground.py", title="Playground", icon=":material/science:", url_path="playground"),
     ],
     "System": [
-        st.Page(PAGES / "health.py", title="Health", icon="🩺", url_path="health"),
+        st.Page(PAGES / "health.py", title="Health", icon=":material/monitor_heart:", url_path="health"),
     ],
 }
 

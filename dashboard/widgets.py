@@ -50,14 +50,18 @@ def highlight_entities(text: str, entities: list[dict]) -> str:
 
 def show_error(exc: PromptForgeError) -> None:
     """One place that shows an actionable error."""
-    st.error(f"**{exc.message}**  \n{exc.hint}" if exc.hint else exc.message, icon="⚠️")
+    st.error(f"**{exc.message}**  \n{exc.hint}" if exc.hint else exc.message, icon=":material/error:")
 
 
-VERDICT_STYLE = {"allow": ("success", "✅"), "flag": ("warning", "🚩"), "block": ("error", "⛔")}
+VERDICT_STYLE = {
+    "allow": ("success", ":material/verified_user:"),
+    "flag": ("warning", ":material/flag:"),
+    "block": ("error", ":material/block:"),
+}
 
 
 def verdict_box(injection: dict) -> None:
-    kind, icon = VERDICT_STYLE.get(injection.get("action", "allow"), ("info", "ℹ️"))
+    kind, icon = VERDICT_STYLE.get(injection.get("action", "allow"), ("info", ":material/info:"))
     score = injection.get("score") or 0.0
     title = f"Injection screen: **{injection.get('action', 'allow')}** (score {score:.2f})"
     reasons = injection.get("reasons") or []

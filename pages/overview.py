@@ -13,14 +13,14 @@ st.caption("Every run below went through the governed pipeline: scrubbed, screen
 
 demo = services.demo_status()
 if demo.get("state") == "seeding":
-    st.info("The demo workspace is being prepared (loading Presidio and recording demo runs)…", icon="⏳")
+    st.info("The demo workspace is being prepared (loading Presidio and recording demo runs)…", icon=":material/hourglass_top:")
 elif demo.get("state") == "failed":
     st.warning(f"The demo workspace could not be created: {demo.get('error')}")
 elif demo.get("state") == "ready":
     st.info(
         "This is a **demo workspace**: prompts marked [demo] and runs over synthetic, fake customer data. "
         "Start your own in the Playground.",
-        icon="🧭",
+        icon=":material/explore:",
     )
 
 try:

@@ -56,7 +56,7 @@ with left:
     choice = st.selectbox("Provider", [*options, CUSTOM], key="pg_provider")
     provider = st.text_input("Provider spec", placeholder="compat:llama3.1@http://localhost:11434/v1", key="pg_provider_spec") if choice == CUSTOM else choice
     if provider == "offline":
-        st.caption("🔌 **offline** is a built-in simulation: deterministic, no network. Its answers are labelled as such.")
+        st.caption(":material/power_off: **offline** is a built-in simulation: deterministic, no network. Its answers are labelled as such.")
 
     with st.form("pg_form", border=True):
         st.markdown("**Variables**" if template.variables else "This template has no variables.")

@@ -231,6 +231,11 @@ class TruLensStore:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return run_index.summarize(conn, app_name)
 
+    def overview(self) -> dict[str, int]:
+        """Totals for the Overview page: runs, blocked, flagged, errors, PII entities scrubbed."""
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return run_index.overview(conn)
+
     def leaderboard(self) -> pd.DataFrame:
         """TruLens's own leaderboard (loads records into pandas: keep for small data)."""
         with storage_errors(self.engine):

@@ -20,3 +20,30 @@ def tmp_settings(tmp_path: Path):
     from config.settings import Settings
 
     return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'pf.db'}")
+
+
+@pytest.fixture(scope="session")
+def scrubber():
+    """The real Presidio scrubber on the real spaCy model, loaded once per test session."""
+    from config.settings import Settings
+    from security.pii import get_scrubber
+
+    return get_scrubber(Settings())
+
+
+@pytest.fixture
+def make_pipeline(tmp_settings, scrubber):
+    """A pipeline on a temporary SQLite database sharing the session's scrubber."""
+    from execution.pipeline import Pipeline
+
+    built = []
+
+    def make(settings=None, **kwargs):
+        pipeline = Pipeline(settings or tmp_settings, scrubber=kwargs.pop("scrubber", scrubber), actor="tester", **kwargs)
+        built.append(pipeline)
+        return pipeline
+
+    yield make
+    for p in built:
+        if p._store is not None:
+            p._store.close()

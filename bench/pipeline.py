@@ -1,0 +1,157 @@
+"""``python launch.py bench pipeline``: the governed pipeline against bare Presidio.
+
+Prints, for the same texts in the same run:
+- p50/p95 seconds per prompt through the whole pipeline (offline model, recorded),
+  and per text for a bare Presidio analyze + anonymize loop (default recognizers,
+  same spaCy model);
+- batch throughput of ``Pipeline.run_batch`` against the bare per-text loop;
+- seconds from ``python launch.py`` to the first page served.
+Floors (printed beside the figures, not asserted): p95 ratio <= 1.5, throughput ratio >= 2, start <= 15 s.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.corpus import EvalDataMissing, mixed_prompts
+from config.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(settings: Settings, n: int = 500) -> int:
+    try:
+        texts = mixed_prompts(settings.eval_data_dir, n)
+    except EvalDataMissing as exc:
+        print(f"skipped: {exc}")
+        return 0
+    print(f"pipeline benchmark: {len(texts)} prompts, {min(map(len, texts))}-{max(map(len, texts))} chars")
+
+    bare = _bare_presidio(settings, texts)
+    single, batch = _pipeline(settings, texts)
+    start_s = _startup_seconds()
+
+    def row(name, p50, p95, rate):
+        print(f"  {name:<34} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   {rate:8.1f} texts/s")
+
+    print("\nper text (one at a time):")
+    row("bare Presidio analyze+anonymize", *bare)
+    row("PromptForge pipeline (run)", *single)
+    print("\nbatch:")
+    print(f"  {'PromptForge run_batch':<34} {batch:8.1f} prompts/s (whole pipeline, recorded)")
+    p95_ratio = single[1] / bare[1]
+    thr_ratio = batch / bare[2]
+    print("\nagainst the floors:")
+    print(f"  pipeline p95 / bare p95       = {p95_ratio:5.2f}  (floor <= 1.5)  {'OK' if p95_ratio <= 1.5 else 'MISSED'}")
+    print(f"  batch throughput / bare loop  = {thr_ratio:5.2f}  (floor >= 2.0)  {'OK' if thr_ratio >= 2 else 'MISSED'}")
+    if start_s is None:
+        print("  start to first page           = not measured (server did not answer in 60 s)")
+    else:
+        print(f"  start to first page           = {start_s:5.1f} s (floor <= 15 s)  {'OK' if start_s <= 15 else 'MISSED'}")
+    return 0
+
+
+def _percentiles(times: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return statistics.median(ordered), p95, len(ordered) / sum(ordered)
+
+
+def _bare_presidio(settings: Settings, texts: list[str]) -> tuple[float, float, float]:
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_anonymizer import AnonymizerEngine
+
+    from execution.health import spacy_model_dir
+
+    nlp = NlpEngineProvider(
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(spacy_model_dir(settings))}]}
+    ).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=nlp)
+    anonymizer = AnonymizerEngine()
+    analyzer.analyze(texts[0], language="en")  # warm up
+    times = []
+    for text in texts:
+        t = time.perf_counter()
+        anonymizer.anonymize(text, analyzer.analyze(text, language="en"))
+        times.append(time.perf_counter() - t)
+    return _percentiles(times)
+
+
+def _pipeline(settings: Settings, texts: list[str]) -> tuple[tuple[float, float, float], float]:
+    from execution.pipeline import Pipeline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = settings.model_copy(update={"data_dir": Path(tmp), "database_url": f"sqlite:///{tmp}/bench.db"})
+        pipeline = Pipeline(local, actor="bench")
+        template = pipeline.template("{{ text }}")
+        pipeline.run(template, {"text": texts[0]})  # warm up: loads spaCy, TruLens
+        times = []
+        for text in texts:
+            t = time.perf_counter()
+            pipeline.run(template, {"text": text})
+            times.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        summary = pipeline.run_batch(template, [{"text": x} for x in texts])
+        wall = time.perf_counter() - t
+        recorded = pipeline.store.count_runs()
+        expected = 2 * len(texts) + 1
+        print(f"  recorded {recorded} runs (expected {expected}); batch statuses {summary.counts()}")
+    return _percentiles(times), len(texts) / wall
+
+
+def _startup_seconds() -> float | None:
+    """Seconds from ``python launch.py`` to the Overview page rendered in Chromium (or, without
+    Chromium, to the first HTTP 200 of the page)."""
+    from bench.browser import chromium_path, launch_chromium
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    browser_path = chromium_path()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PROMPTFORGE_DATA_DIR": tmp}
+        t = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "launch.py"), "--no-demo", "--port", str(port), "--host", "127.0.0.1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            if not _wait_http(url, t + 60):
+                return None
+            if browser_path is None:
+                print("  (no Chromium: start time measured to the first HTTP 200)")
+                return time.perf_counter() - t
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw, browser_path)
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_role("heading", name="Overview").wait_for(timeout=60_000)
+                elapsed = time.perf_counter() - t
+                browser.close()
+            return elapsed
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def _wait_http(url: str, deadline: float) -> bool:
+    while time.perf_counter() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False

@@ -1,0 +1,83 @@
+"""Serve the real app with ``launch.py`` and drive it with Debian's Chromium via Playwright."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bench.browser import chromium_path, launch_chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    path = chromium_path()
+    if not path:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required in CI: apt-get install chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw, path)
+        yield browser
+        browser.close()
+
+
+def serve_app(data_dir: Path, extra_env: dict[str, str] | None = None, demo: bool = False):
+    """Start ``python launch.py`` on a free port; returns (process, base URL)."""
+    port = _free_port()
+    env = {**os.environ, "PROMPTFORGE_DATA_DIR": str(data_dir), **(extra_env or {})}
+    args = [sys.executable, str(ROOT / "launch.py"), "--port", str(port), "--host", "127.0.0.1"]
+    if not demo:
+        args.append("--no-demo")
+    log = open(data_dir / "server.log", "wb")
+    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("the app did not start: " + (data_dir / "server.log").read_text()[-2000:])
+
+
+@pytest.fixture
+def served_app(tmp_path):
+    proc, url = serve_app(tmp_path)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture
+def page(chromium, tmp_path):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    shots = ROOT / "screenshots"
+    if os.environ.get("PROMPTFORGE_SCREENSHOTS"):
+        shots.mkdir(exist_ok=True)
+    context.close()

@@ -1,0 +1,45 @@
+"""Screenshots of every page for a human look: ``python -m tests.e2e.screenshots [--demo]``.
+
+Serves the app on a temporary database, opens each page in headless Chromium and
+writes ``screenshots/<page>.png``. Not a test: a tool for reviewing what users see.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.browser import chromium_path, launch_chromium
+from tests.e2e.conftest import ROOT, serve_app
+
+PAGES = {"overview": "", "playground": "playground", "health": "health"}
+
+
+def main(demo: bool) -> None:
+    out = ROOT / "screenshots"
+    out.mkdir(exist_ok=True)
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = serve_app(Path(tmp), demo=demo)
+        try:
+            if demo:
+                time.sleep(25)
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw, chromium_path())
+                page = browser.new_page(viewport={"width": 1400, "height": 950})
+                for name, path in PAGES.items():
+                    page.goto(f"{url}/{path}")
+                    page.wait_for_selector("h1", timeout=60_000)
+                    page.wait_for_timeout(6000)
+                    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+                    print(out / f"{name}.png")
+                browser.close()
+        finally:
+            proc.terminate()
+
+
+if __name__ == "__main__":
+    main("--demo" in sys.argv)
