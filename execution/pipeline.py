@@ -226,6 +226,7 @@ class Pipeline:
         recorded result with ``status == "error"``."""
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)  # unknown provider / missing key fail before any work
+        self.store  # noqa: B018 - an unusable database fails before any model call is paid for
         try:
             prepared = self._prepare([(0, variables, expected, context)], template)
         except PromptForgeError as exc:
@@ -251,6 +252,7 @@ class Pipeline:
         chunk is recorded before the next starts, so a failure loses nothing done."""
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)
+        self.store  # noqa: B018 - an unusable database fails before any model call is paid for
         concurrency = 1 if all(spec.kind == "offline" for spec in chat.chain) else max(1, concurrency or self.settings.batch_concurrency)
         rows = list(rows)
         total = total if total is not None else len(rows)
