@@ -1,0 +1,56 @@
+"""The Screener: runs the rules over a text and applies the injection policy."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from config.errors import InputError
+from config.settings import InjectionPolicy
+from security.injection.rules import Hit, Rule, registered_rules
+from security.injection.verdict import Action, Verdict, reasons_for
+
+
+def combined_score(hits: Sequence[Hit]) -> float:
+    """1 - prod(1 - w) over the strongest hit of each rule (repeats of one rule add nothing)."""
+    strongest: dict[str, float] = {}
+    for hit in hits:
+        strongest[hit.rule] = max(strongest.get(hit.rule, 0.0), hit.weight)
+    return round(1.0 - math.prod(1.0 - w for w in strongest.values()), 4)
+
+
+class Screener:
+    """Screens (scrubbed) text for prompt injection. ``rules`` default to the registered ones."""
+
+    def __init__(self, policy: InjectionPolicy, rules: Sequence[Rule] | None = None) -> None:
+        self.policy = policy
+        self._rules = list(rules) if rules is not None else None
+
+    @property
+    def rules(self) -> list[Rule]:
+        return self._rules if self._rules is not None else registered_rules()
+
+    def action_for(self, score: float) -> Action:
+        if score >= self.policy.block_threshold:
+            return self.policy.on_block_threshold
+        if score >= self.policy.flag_threshold:
+            return "flag"
+        return "allow"
+
+    def screen(self, text: str, source: str = "prompt") -> Verdict:
+        """The verdict on one text; ``source`` names where it came from ("prompt", "variable:x")."""
+        if not isinstance(text, str):
+            raise InputError(
+                f"The {source} to screen is not text (got {type(text).__name__}).",
+                "Pass a decoded string.",
+            )
+        hits = sorted(
+            (hit for rule in self.rules for hit in rule.match(text)), key=lambda h: (h.start, -h.weight)
+        )
+        score = combined_score(hits)
+        return Verdict(
+            score=score, action=self.action_for(score), reasons=reasons_for(hits), hits=hits, source=source
+        )
+
+    def screen_many(self, texts: Sequence[str], source: str = "prompt") -> list[Verdict]:
+        return [self.screen(text, source) for text in texts]

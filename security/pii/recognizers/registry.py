@@ -1,0 +1,39 @@
+"""The registry of PromptForge's PII recognizers.
+
+A recognizer is a Presidio ``EntityRecognizer`` subclass that can be built with no
+arguments. It may name, in ``REPLACES``, Presidio built-ins it supersedes; those are
+left out of the analyzer. Register before the first analyzer is built (analyzers
+are cached per process).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TypeVar
+
+from presidio_analyzer import EntityRecognizer
+
+R = TypeVar("R", bound=type[EntityRecognizer])
+
+_lock = threading.Lock()
+_recognizers: dict[str, type[EntityRecognizer]] = {}
+
+
+def register_recognizer(cls: R) -> R:
+    """Register a recognizer class by its name; usable as a decorator."""
+    if not (isinstance(cls, type) and issubclass(cls, EntityRecognizer)):
+        raise TypeError("a PII recognizer must be a presidio_analyzer.EntityRecognizer subclass")
+    with _lock:
+        _recognizers[cls.__name__] = cls
+    return cls
+
+
+def registered_recognizers() -> list[type[EntityRecognizer]]:
+    """The registered recognizer classes, in registration order."""
+    with _lock:
+        return list(_recognizers.values())
+
+
+def replaced_builtins() -> set[str]:
+    """Names of Presidio built-in recognizers that registered ones supersede."""
+    return {name for cls in registered_recognizers() for name in getattr(cls, "REPLACES", ())}

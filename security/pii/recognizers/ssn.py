@@ -1,0 +1,35 @@
+"""US Social Security numbers within the ranges the SSA issues."""
+
+from __future__ import annotations
+
+from presidio_analyzer import Pattern
+from presidio_analyzer.predefined_recognizers import UsSsnRecognizer
+
+from security.pii.recognizers.registry import register_recognizer
+
+
+@register_recognizer
+class SsnRecognizer(UsSsnRecognizer):
+    """SSNs: delimited ones count without context; nine bare digits need a context word."""
+
+    REPLACES = ("UsSsnRecognizer",)
+
+    PATTERNS = (
+        Pattern("ssn delimited", r"(?<![\w\-.])\d{3}([\- .])\d{2}\1\d{4}(?![\w\-]|\.\d)", 0.5),
+        Pattern("ssn digits only", r"(?<![\w\-.,])\d{9}(?![\w\-]|[.,]\d)", 0.3),
+    )
+
+    CONTEXT = (*UsSsnRecognizer.CONTEXT, "taxpayer")
+
+    def __init__(self, supported_language: str = "en", name: str | None = None) -> None:
+        super().__init__(
+            patterns=list(self.PATTERNS),
+            context=list(self.CONTEXT),
+            supported_language=supported_language,
+            name=name,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        """Presidio's checks plus: area numbers 900-999 are never SSNs."""
+        digits = "".join(ch for ch in pattern_text if ch.isdigit())
+        return bool(super().invalidate_result(pattern_text)) or digits[0] == "9"

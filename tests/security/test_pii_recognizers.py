@@ -1,0 +1,182 @@
+"""Recognizer tables: (text, expected spans) per entity type, with negatives."""
+
+from __future__ import annotations
+
+import pytest
+
+from security.pii.recognizers.card import CardNumberRecognizer, known_issuer, luhn_valid
+from security.pii.recognizers.phone import PhoneNumberRecognizer
+from security.pii.recognizers.ssn import SsnRecognizer
+
+BENIGN_BANKING = [
+    "Summarise the APR change for the Q3 newsletter",
+    "Transfer $2,500.00 within one business day",
+    "Call volume rose 12% in 2024",
+    "Revenue grew from 1,234,567 to 2,345,678 between 2019-2024",
+    "Rate 4.25% effective 2024-03-01, reference 12.03.2024",
+    "Please call us about invoice 2024-0113",
+    "The loan of 250000 at 3.5% over 30 years",
+    "Version 2.16.0 released on 01/02/2024",
+    "EUR 1.234.567,89 was booked on 31.03.2025",
+    "We processed 12,345 calls and 987,654 messages in 2023",
+    "Contact centre KPIs: 95.5% answered within 20 seconds",
+    "Call us between 09:00-17:30 about the USD 25,000,000 facility",
+]
+
+
+def spans(scrubber, text: str, entity_type: str) -> list[str]:
+    return [text[e.start : e.end] for e in scrubber.detect(text) if e.type == entity_type]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Call me on (212) 555-0143 today.", "(212) 555-0143"),
+        ("My number is 212-555-0143.", "212-555-0143"),
+        ("Reach her at 212.555.0143", "212.555.0143"),
+        ("Please call 2125550143 after lunch.", "2125550143"),
+        ("Mobile: +1 212 555 0143", "+1 212 555 0143"),
+        ("Toll free 1-800-555-0199", "1-800-555-0199"),
+        ("London office +44 20 7946 0958", "+44 20 7946 0958"),
+        ("Phone 020 7946 0958 for the branch", "020 7946 0958"),
+        ("Text 07700 900123 when you land", "07700 900123"),
+        ("Her mobile is +44 7700 900123.", "+44 7700 900123"),
+        ("Berlin desk: +49 30 901820", "+49 30 901820"),
+        ("Paris: +33 1 23 45 67 89", "+33 1 23 45 67 89"),
+        ("Dial 0049 30 901820 from abroad", "0049 30 901820"),
+        ("From Spain dial 00 44 20 7946 0958", "00 44 20 7946 0958"),
+        ("Phone 212-555-0143 x123 for support", "212-555-0143 x123"),
+        ("Call 212-555-0143 ext. 45", "212-555-0143 ext. 45"),
+        ("Call (212) 555-0143 extension 9", "(212) 555-0143 extension 9"),
+        ("Fax: 0496 46 46 70", "0496 46 46 70"),
+        ("Office 416 60 039", "416 60 039"),
+        ("416 60 039 office", "416 60 039"),
+        ("Mobile: 03.93.92.16.85", "03.93.92.16.85"),
+        ("Desk: +41 (0)85 806 98 67", "+41 (0)85 806 98 67"),
+    ],
+)
+def test_phone_formats_are_detected_whole(scrubber, text, expected):
+    assert spans(scrubber, text, "PHONE_NUMBER") == [expected]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Charge 4111 1111 1111 1111 today", "4111 1111 1111 1111"),
+        ("Card 4111-1111-1111-1111 expired", "4111-1111-1111-1111"),
+        ("PAN 4111111111111111 on file", "4111111111111111"),
+        ("Mastercard 5500 0000 0000 0004", "5500 0000 0000 0004"),
+        ("Amex 3782 822463 10005", "3782 822463 10005"),
+        ("Discover 6011000990139424", "6011000990139424"),
+        ("Mastercard 2-series 2223003122003222", "2223003122003222"),
+        ("Maestro card 6759649826438453", "6759649826438453"),
+        ("What is the limit for card 584528792610?", "584528792610"),
+    ],
+)
+def test_card_numbers(scrubber, text, expected):
+    assert spans(scrubber, text, "CREDIT_CARD") == [expected]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("SSN 219-09-9999", "219-09-9999"),
+        ("Applicant 536-90-4399 approved", "536-90-4399"),
+        ("social security number: 536 90 4399", "536 90 4399"),
+        ("My SSN is 219099999", "219099999"),
+    ],
+)
+def test_us_ssn(scrubber, text, expected):
+    assert spans(scrubber, text, "US_SSN") == [expected]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SSN 000-12-3456",  # area 000 is never issued
+        "SSN 666-12-3456",
+        "SSN 912-34-5678",  # 9xx are ITINs, not SSNs
+        "SSN 123-00-4567",  # group 00
+        "SSN 123-45-0000",  # serial 0000
+        "Applicant 219099999 approved",  # nine bare digits need a context word
+    ],
+)
+def test_ssn_out_of_range_or_without_context_is_not_an_ssn(scrubber, text):
+    assert spans(scrubber, text, "US_SSN") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Pay into GB82 WEST 1234 5698 7654 32", "GB82 WEST 1234 5698 7654 32"),
+        ("IBAN GB82WEST12345698765432", "GB82WEST12345698765432"),
+        ("Refund DE89 3704 0044 0532 0130 00 now", "DE89 3704 0044 0532 0130 00"),
+    ],
+)
+def test_iban(scrubber, text, expected):
+    assert spans(scrubber, text, "IBAN_CODE") == [expected]
+
+
+@pytest.mark.slow
+def test_iban_with_a_wrong_check_digit_is_not_an_iban(scrubber):
+    assert spans(scrubber, "IBAN GB83 WEST 1234 5698 7654 32", "IBAN_CODE") == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Write to ana.lima@example.com", "ana.lima@example.com"),
+        ("cc: j_o-hn+bank@mail.example.co.uk, thanks", "j_o-hn+bank@mail.example.co.uk"),
+    ],
+)
+def test_email(scrubber, text, expected):
+    assert spans(scrubber, text, "EMAIL_ADDRESS") == [expected]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", BENIGN_BANKING)
+def test_benign_banking_prompts_hold_no_phone_card_or_ssn(scrubber, text):
+    found = {e.type for e in scrubber.detect(text)}
+    assert not found & {"PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE"}, found
+
+
+# fast: the recognizers' own logic, without spaCy (so without context words)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-03-12",
+        "12.03.2024",
+        "2019-2024",
+        "2024-0113",
+        "$2,500.00",
+        "12%",
+        "1,234,567",
+        "3.14159",
+        "v2.16.0",
+    ],
+)
+def test_phone_patterns_reject_dates_amounts_and_versions(text):
+    assert PhoneNumberRecognizer().analyze(f"x {text} y", ["PHONE_NUMBER"]) == []
+
+
+def test_luhn_and_issuers():
+    assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+    assert known_issuer("4111111111111111") and known_issuer("378282246310005")
+    assert not known_issuer("584528792610")  # 12-digit Maestro: needs context
+
+
+def test_card_with_bad_checksum_is_dropped():
+    assert CardNumberRecognizer().analyze("card 4111 1111 1111 1112", ["CREDIT_CARD"]) == []
+
+
+def test_recognizers_build_with_no_arguments():
+    for cls in (PhoneNumberRecognizer, CardNumberRecognizer, SsnRecognizer):
+        assert cls().supported_entities
