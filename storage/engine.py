@@ -149,3 +149,21 @@ def storage_errors(engine: sa.Engine | None = None) -> Iterator[None]:
         yield
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         raise translate_error(exc, engine) from exc
+
+
+def check_writable(engine: sa.Engine) -> None:
+    """Raise ``StorageError`` now if the database cannot take writes (read-only file or
+    server, or a lock held past the busy timeout), before any work that must be recorded."""
+    with storage_errors(engine), engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            # a write that changes nothing, rolled back: fails on a read-only file or a held lock
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                conn.exec_driver_sql("DELETE FROM pf_schema_version WHERE 0")
+            finally:
+                conn.exec_driver_sql("ROLLBACK")
+        elif conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+            raise StorageError(
+                f"The database {describe(engine)} is read-only.",
+                "Connect to a writable primary, or set PROMPTFORGE_DATABASE_URL to one.",
+            )

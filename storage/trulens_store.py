@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from config.errors import StorageError
 from config.settings import Settings
 from storage import migrate, run_index, schema
-from storage.engine import describe, make_engine, storage_errors, translate_error
+from storage.engine import check_writable, describe, make_engine, storage_errors, translate_error
 from storage.records import MetricValue, RunRecord, validate_metric, validate_run
 from storage.tracing import StageExporter
 from storage.trulens_events import metric_events, run_events
@@ -49,9 +49,11 @@ class TruLensStore:
             self.session = session
             try:
                 migrate.upgrade(self.engine)
+                check_writable(self.engine)
             except BaseException:
                 if self._owns_session:
                     _close_session(session)
+                self.engine.dispose()  # pooled connections may hold the failed state
                 raise
         self._events: sa.Table = session.connector.db.orm.Event.__table__
         self._known_apps: set[tuple[str, str]] = set()
@@ -302,3 +304,11 @@ def _forget_store(store: TruLensStore) -> None:
         for key, value in list(_stores.items()):
             if value is store:
                 del _stores[key]
+
+
+def close_all_stores() -> None:
+    """Close every store this process opened (tests, and shutting a server down)."""
+    with _stores_lock:
+        stores = list(_stores.values())
+    for store in stores:
+        store.close()

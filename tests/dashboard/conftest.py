@@ -17,6 +17,9 @@ def app_env(tmp_path, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
     yield tmp_path
+    from storage.trulens_store import close_all_stores
+
+    close_all_stores()  # TruLens keeps one session per process: release it for the next test
     get_settings.cache_clear()
     st.cache_resource.clear()
     st.cache_data.clear()

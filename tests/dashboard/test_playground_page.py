@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.slow
-PAGE = "pages/playground.py"
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "playground.py")
 
 
 def _html(at: AppTest) -> str:
-    return "\n".join(str(getattr(el, "proto", el)) for el in at.get("html"))
+    return "\n".join(el.proto.body for el in at.get("html"))
 
 
 def test_playground_form_is_generated_from_the_template_variables(app_env):

@@ -23,8 +23,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """Module-scoped: Playwright's sync API holds an event loop on this thread while open."""
     path = chromium_path()
     if not path:
         if os.environ.get("CI") == "true":
