@@ -70,10 +70,11 @@ def _bare_presidio(settings: Settings, texts: list[str]) -> tuple[float, float, 
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
 
-    from execution.health import spacy_model_dir
+    from security.pii.engine import default_model_path, use_bundled_suffix_list
 
+    use_bundled_suffix_list()  # offline: Presidio's e-mail check would otherwise try to download
     nlp = NlpEngineProvider(
-        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(spacy_model_dir(settings))}]}
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(settings.spacy_model_path or default_model_path())}]}
     ).create_engine()
     analyzer = AnalyzerEngine(nlp_engine=nlp)
     anonymizer = AnonymizerEngine()

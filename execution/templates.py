@@ -19,6 +19,7 @@ from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from config.errors import InputError, TemplateError
+from security.text import check_text as ensure_text
 
 _deadline = threading.local()
 
@@ -206,19 +207,10 @@ def _template_line(exc: BaseException) -> int | None:
 
 
 def check_text(value: str, what: str, max_chars: int) -> None:
-    """Reject binary or oversized text with an error that says what to do."""
+    """Reject oversized or binary text with an error that says what to do."""
     if len(value) > max_chars:
         raise InputError(
             f"The {what} has {len(value):,} characters; the limit is {max_chars:,}.",
             "Shorten it, or raise the limit in settings if this is intended.",
         )
-    if "\x00" in value or _looks_binary(value):
-        raise InputError(f"The {what} looks like binary data, not text.", "Paste or upload plain UTF-8 text.")
-
-
-def _looks_binary(value: str) -> bool:
-    sample = value[:4096]
-    if not sample:
-        return False
-    control = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f\v")
-    return control / len(sample) > 0.05 or "\ufffd" * 4 in sample
+    ensure_text(value, f"The {what}")

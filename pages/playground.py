@@ -39,9 +39,18 @@ with left:
             if not catalogue:
                 st.info("No registered prompts yet. Paste a template instead.")
                 st.stop()
-            slug = st.selectbox("Prompt", [p.slug for p in catalogue], key="pg_prompt")
-            version = services.prompts().resolve(slug)
-            st.caption(f"{slug} v{version.version}" + (f" · label **{version.label}**" if version.label else ""))
+            by_slug = {p.slug: p for p in catalogue}
+            pick, ver = st.columns([3, 2])
+            slug = pick.selectbox("Prompt", list(by_slug), key="pg_prompt")
+            summary = by_slug[slug]
+            choices = [*sorted(summary.labels), *[f"v{n}" for n in range(summary.versions, 0, -1)]]
+            selector = ver.selectbox("Version or label", choices, key="pg_version")
+            version = services.prompts().resolve(f"{slug}@{selector}")
+            st.caption(
+                (summary.description or slug)
+                + f" · v{version.version}"
+                + (f" · label **{version.label}**" if version.label else "")
+            )
             st.code(version.template, language="jinja2", wrap_lines=True)
             template_source = version.template
             prompt_ref = PromptRef.registered(version.slug, version.version, version.label)

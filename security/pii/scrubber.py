@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,43 +10,16 @@ from pathlib import Path
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from config.errors import InputError, PromptForgeError, ScrubbingError
+from config.errors import PromptForgeError, ScrubbingError
 from config.settings import PIIPolicy
 from security.pii.engine import LANGUAGE, get_analyzer
 from security.pii.pseudonyms import PseudonymMap
 from security.pii.replacement import Anonymize, apply_policy
 from security.pii.results import Entity, ScrubResult
 from security.pii.selection import analysis_threshold, select
+from security.text import check_text
 
 logger = logging.getLogger(__name__)
-
-# C0 control characters other than tab, newline, vertical tab, form feed, carriage return
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-MAX_CONTROL_SHARE = 0.05
-
-
-def check_text(text: object, label: str = "The text") -> str:
-    """``text`` as a plain str (spaCy rejects str subclasses) unless it looks binary: ``InputError``."""
-    if not isinstance(text, str):
-        raise InputError(
-            f"{label} is not text (got {type(text).__name__}).",
-            "Pass a decoded string; upload binary files through a parser first.",
-        )
-    controls = len(_CONTROL.findall(text))
-    if "\x00" in text or controls > MAX_CONTROL_SHARE * len(text):
-        raise InputError(
-            f"{label} looks like binary data (NUL or control characters).",
-            "Paste plain text, or decode the file with the right encoding first.",
-        )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InputError(
-            f"{label} holds invalid Unicode (lone surrogates).",
-            "Re-decode the source as UTF-8 and try again.",
-        ) from None
-    return text if type(text) is str else str.__str__(text)
-
 
 def _fail_closed(exc: Exception) -> ScrubbingError:
     """The error that stops the pipeline; it never carries text or the original message.

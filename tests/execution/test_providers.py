@@ -28,7 +28,6 @@ from execution.providers.pricing import price_for
 from execution.providers.retry import call_with_retries
 from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
 
-
 OPENAI_KEY = "sk-test-openai-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-0123456789"
 
