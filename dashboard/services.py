@@ -42,6 +42,13 @@ def store():
     return open_store(settings())
 
 
+def template(source: str):
+    """Parse a template without loading the pipeline (no spaCy, no database)."""
+    from execution.templates import PromptTemplate, RenderLimits
+
+    return PromptTemplate(source, RenderLimits.from_settings(settings()))
+
+
 def prompts():
     from storage import PromptStore
 

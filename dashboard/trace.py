@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.charts import stage_chart
 from dashboard.widgets import highlight_entities, verdict_box
 
 STATUS_BADGE = {"ok": ("Completed", "green"), "blocked": ("Blocked by policy", "red"), "error": ("Model call failed", "orange")}
@@ -20,7 +20,7 @@ def render_trace(result: dict) -> None:
 
     st.markdown("**1 · Scrubbed input** — what the model received")
     st.html(highlight_entities(result["scrubbed_input"], result["input_entities"]))
-    counts = _counts(result["input_entities"])
+    counts = result["pii_in"]
     st.caption("Scrubbed: " + (", ".join(f"{n} × {t}" for t, n in counts.items()) if counts else "no PII found"))
 
     st.markdown("**2 · Injection screen**")
@@ -34,34 +34,23 @@ def render_trace(result: dict) -> None:
 
     st.markdown("**4 · Metrics**")
     metrics = result["metrics"]
-    cols = st.columns(5)
-    cols[0].metric("Latency", _fmt(metrics.get("latency_s"), "{:.3f} s"))
-    cols[1].metric("Tokens", _fmt(metrics.get("total_tokens"), "{:.0f}"))
-    cols[2].metric("Cost", _fmt(metrics.get("cost_usd"), "${:.5f}"))
-    cols[3].metric("PII in output", _fmt(metrics.get("pii_leaked_output"), "{:.0f}"))
-    cols[4].metric("Injection score", _fmt(metrics.get("injection_score"), "{:.2f}"))
+    top = st.columns(3)
+    top[0].metric("Latency", _fmt(metrics.get("latency_s"), lambda v: f"{v * 1000:.0f} ms"))
+    top[1].metric("Tokens", _fmt(metrics.get("total_tokens"), lambda v: f"{v:.0f}"))
+    top[2].metric("Cost", _fmt(metrics.get("cost_usd"), lambda v: f"${v:.4f}" if v else "$0"))
+    bottom = st.columns(3)
+    bottom[0].metric("PII in output", _fmt(metrics.get("pii_leaked_output"), lambda v: f"{v:.0f}"))
+    bottom[1].metric("PII scrubbed", _fmt(metrics.get("pii_in_input"), lambda v: f"{v:.0f}"))
+    bottom[2].metric("Injection score", _fmt(metrics.get("injection_score"), lambda v: f"{v:.2f}"))
     _stage_chart(result.get("stages_ms", {}))
     st.caption("Record id (TruLens)")
     st.code(result["record_id"], language=None)
 
 
 def _stage_chart(stages: dict[str, float]) -> None:
-    if not stages:
-        return
-    fig = go.Figure(go.Bar(x=list(stages.values()), y=list(stages.keys()), orientation="h", marker_color="#0B5CAD"))
-    fig.update_layout(
-        height=200, margin=dict(l=10, r=10, t=30, b=10), title="Time per stage (ms)",
-        yaxis=dict(autorange="reversed"), xaxis_title=None,
-    )
-    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+    if stages:
+        st.plotly_chart(stage_chart(stages), width="stretch", config={"displayModeBar": False})
 
 
-def _counts(entities: list[dict]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for e in entities:
-        out[e["type"]] = out.get(e["type"], 0) + 1
-    return out
-
-
-def _fmt(value, pattern: str) -> str:
-    return "n/a" if value is None else pattern.format(value)
+def _fmt(value, render) -> str:
+    return "n/a" if value is None else render(value)

@@ -6,6 +6,7 @@ import streamlit as st
 
 from config.errors import PromptForgeError
 from dashboard import services
+from dashboard.charts import runs_by_status_chart
 from dashboard.widgets import show_error
 
 st.title("Overview")
@@ -36,6 +37,11 @@ c2.metric("Recorded runs", overview["runs"])
 c3.metric("Blocked or flagged", overview["blocked"] + overview["flagged"])
 c4.metric("PII entities scrubbed", overview["pii_scrubbed"])
 
+summary = services.store().summarize_runs()
+if summary:
+    st.subheader("Runs per prompt version")
+    st.plotly_chart(runs_by_status_chart(summary), width="stretch", config={"displayModeBar": False})
+
 st.subheader("Recent runs")
 runs = services.store().list_runs(limit=20)
 if not runs:
@@ -44,12 +50,12 @@ else:
     st.dataframe(
         [
             {
-                "time": r["started_at"],
+                "time (UTC)": r["started_at"],
                 "prompt": f"{r['app_name']}@{r['app_version']}",
                 "status": r["status"],
                 "injection": r.get("injection_action"),
                 "provider": r["provider"] + (" (simulated)" if r.get("simulated") else ""),
-                "latency s": r.get("latency_s"),
+                "latency (ms)": round(r["latency_s"] * 1000, 1),
                 "record": r["record_id"],
             }
             for r in runs

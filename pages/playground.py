@@ -56,7 +56,7 @@ with left:
             prompt_ref = PromptRef.registered(version.slug, version.version, version.label)
         else:
             template_source = st.text_area("Template (Jinja2)", EXAMPLE_TEMPLATE, height=140, key="pg_template")
-        template = services.pipeline().template(template_source)
+        template = services.template(template_source)
     except PromptForgeError as exc:
         show_error(exc)
         st.stop()

@@ -29,13 +29,19 @@ def main(demo: bool) -> None:
                 time.sleep(25)
             with sync_playwright() as pw:
                 browser = launch_chromium(pw, chromium_path())
-                page = browser.new_page(viewport={"width": 1400, "height": 950})
+                page = browser.new_page(viewport={"width": 1400, "height": 2000})
                 for name, path in PAGES.items():
                     page.goto(f"{url}/{path}")
                     page.wait_for_selector("h1", timeout=60_000)
                     page.wait_for_timeout(6000)
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(out / f"{name}.png")
+                    if name == "playground":
+                        page.get_by_role("button", name="Run governed prompt").click()
+                        page.locator(".pf-scrubbed").first.wait_for(timeout=120_000)
+                        page.wait_for_timeout(2000)
+                        page.screenshot(path=str(out / "playground-trace.png"), full_page=True)
+                        print(out / "playground-trace.png")
                 browser.close()
         finally:
             proc.terminate()
