@@ -32,7 +32,10 @@ from config.settings import get_settings  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
+    from config.logs import configure_logging
+
     args = _parser().parse_args(argv)
+    configure_logging(get_settings().log_level)
     try:
         return args.handler(args)
     except PromptForgeError as exc:

@@ -19,7 +19,11 @@ from config.settings import Settings, get_settings  # noqa: E402
 
 @st.cache_resource(show_spinner=False)
 def settings() -> Settings:
-    return get_settings()
+    from config.logs import configure_logging
+
+    cfg = get_settings()
+    configure_logging(cfg.log_level)
+    return cfg
 
 
 def actor() -> str:
