@@ -132,6 +132,8 @@ class Settings(BaseSettings):
 
     # batches
     batch_concurrency: int = 4
+    # processes that share PII analysis of large batches; None: one per CPU beyond the first, 0: none
+    pii_workers: int | None = None
 
     # optional model files
     spacy_model_path: Path | None = None

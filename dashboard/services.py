@@ -35,7 +35,10 @@ def actor() -> str:
 @st.cache_resource(show_spinner="Loading the governed pipeline (spaCy, Presidio, TruLens)…")
 def pipeline():
     from execution.pipeline import Pipeline
+    from security.pii import get_scrubber
 
+    # start the second-core PII worker in the background so the first batch can use it
+    get_scrubber(settings()).warm_up(wait=False)
     return Pipeline(settings(), actor=actor())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import spacy
 import tldextract
 import tldextract.tldextract as _tldextract
 import yaml
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 from spacy.attrs import LEMMA, LOWER
@@ -106,18 +107,25 @@ def _ner_configuration() -> NerModelConfiguration:
     return NerModelConfiguration(**yaml.safe_load(conf_text)["ner_model_configuration"])
 
 
-def build_registry(nlp_engine: SpacyNlpEngine) -> RecognizerRegistry:
-    """Presidio's predefined recognizers, minus those superseded, plus registered ones."""
+Recognizers = Sequence[type[EntityRecognizer]]
+
+
+def build_registry(nlp_engine: SpacyNlpEngine, recognizers: Recognizers | None = None) -> RecognizerRegistry:
+    """Presidio's predefined recognizers, minus those superseded, plus ``recognizers``
+    (default: the registered ones), in that order."""
+    recognizers = registered_recognizers() if recognizers is None else recognizers
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])
     registry.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
-    for name in replaced_builtins():
+    for name in replaced_builtins(recognizers):
         registry.remove_recognizer(name)
-    for cls in registered_recognizers():
+    for cls in recognizers:
         registry.add_recognizer(cls())
     return registry
 
 
-def build_analyzer(model_path: Path, model_lemmas: bool = False) -> AnalyzerEngine:
+def build_analyzer(
+    model_path: Path, model_lemmas: bool = False, recognizers: Recognizers | None = None
+) -> AnalyzerEngine:
     """A new analyzer on the spaCy model folder ``model_path`` (prefer ``get_analyzer``)."""
     if not (Path(model_path) / "config.cfg").is_file():
         raise ConfigError(
@@ -131,7 +139,7 @@ def build_analyzer(model_path: Path, model_lemmas: bool = False) -> AnalyzerEngi
         model_lemmas=model_lemmas,
     )
     nlp_engine.load()
-    registry = build_registry(nlp_engine)
+    registry = build_registry(nlp_engine, recognizers)
     nlp_engine.context_words = frozenset(
         word.strip().lower() for recognizer in registry.recognizers for word in recognizer.context or ()
     )
@@ -143,10 +151,14 @@ def build_analyzer(model_path: Path, model_lemmas: bool = False) -> AnalyzerEngi
     )
 
 
+def model_path_for(settings: Settings) -> Path:
+    """The resolved spaCy model folder: ``settings.spacy_model_path`` or the packaged model."""
+    return Path(settings.spacy_model_path or default_model_path()).resolve()
+
+
 def get_analyzer(settings: Settings | None = None) -> AnalyzerEngine:
     """The process-wide analyzer for ``settings.spacy_model_path`` (default: the packaged model)."""
-    settings = settings or get_settings()
-    model_path = Path(settings.spacy_model_path or default_model_path()).resolve()
+    model_path = model_path_for(settings or get_settings())
     with _lock:
         if model_path not in _analyzers:
             logger.info("Loading the PII analyzer (spaCy model %s)", model_path.name)

@@ -11,7 +11,8 @@ from config.settings import PIIPolicy
 from security.pii.results import Entity
 
 
-def _recognizer_name(result: RecognizerResult) -> str:
+def recognizer_name(result: RecognizerResult) -> str:
+    """The name of the recognizer that produced ``result`` ("" when unknown)."""
     metadata = result.recognition_metadata or {}
     return str(metadata.get(RecognizerResult.RECOGNIZER_NAME_KEY, ""))
 
@@ -78,7 +79,7 @@ def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) ->
             start=r.start,
             end=r.end,
             score=round(float(r.score), 4),
-            recognizer=_recognizer_name(r),
+            recognizer=recognizer_name(r),
         )
         for r in results
         if r.end > r.start

@@ -9,6 +9,7 @@ are cached per process).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from typing import TypeVar
 
 from presidio_analyzer import EntityRecognizer
@@ -34,6 +35,7 @@ def registered_recognizers() -> list[type[EntityRecognizer]]:
         return list(_recognizers.values())
 
 
-def replaced_builtins() -> set[str]:
-    """Names of Presidio built-in recognizers that registered ones supersede."""
-    return {name for cls in registered_recognizers() for name in getattr(cls, "REPLACES", ())}
+def replaced_builtins(recognizers: Iterable[type[EntityRecognizer]] | None = None) -> set[str]:
+    """Names of Presidio built-ins that ``recognizers`` (default: the registered ones) supersede."""
+    classes = registered_recognizers() if recognizers is None else recognizers
+    return {name for cls in classes for name in getattr(cls, "REPLACES", ())}

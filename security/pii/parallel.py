@@ -1,0 +1,234 @@
+"""Analysis in worker processes, so a large batch uses every core.
+
+Only analysis moves: a worker receives texts through the executor's pipe and sends
+back spans (type, offsets, score, recognizer). Selection, replacement, policies and
+pseudonym maps stay in this process. Workers are spawned, never forked (the parent
+runs threads), and build their own analyzer on the same model and recognizers.
+
+A pool starts lazily on its first large batch (or ``start``) and never makes a
+batch wait for it: until the workers are ready, batches are analysed in-process.
+A worker that dies fails its batch closed; the next large batch restarts the pool.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
+from multiprocessing import get_context
+from pathlib import Path
+
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
+
+from config.offline import apply_offline_env
+from config.settings import Settings
+from security.pii.analysis import AnalysisParams, Span, analyze_many, from_spans, to_spans
+from security.pii.engine import build_analyzer, model_path_for, use_bundled_suffix_list
+from security.pii.failure import RemoteFailure
+from security.pii.recognizers import registered_recognizers
+
+logger = logging.getLogger(__name__)
+
+MIN_BATCH = 16  # below this, shipping texts to a worker does not pay
+# analysed (as one batch) at start so a worker's first batch does not pay for lazy set-up
+WARM_UP_TEXTS = ("Call Jane Doe on 212-555-0143 or mail jane@example.com.", "Nothing to see here.") * 16
+Local = Callable[[Sequence[str]], list[list[RecognizerResult]]]
+
+# in a worker process: its own analyzer, built by the initializer
+_worker_analyzer: AnalyzerEngine | None = None
+
+
+def _init_worker(factory: Callable[[], AnalyzerEngine]) -> None:
+    global _worker_analyzer
+    apply_offline_env()  # already inherited; set again so the worker never depends on it
+    use_bundled_suffix_list()
+    _worker_analyzer = factory()
+    analyze_many(_worker_analyzer, WARM_UP_TEXTS, AnalysisParams((), 0.0))
+
+
+def _ping() -> int:
+    return os.getpid()
+
+
+def _analyze_spans(texts: list[str], params: AnalysisParams) -> list[list[Span]]:
+    try:
+        return [to_spans(results) for results in analyze_many(_worker_analyzer, texts, params)]
+    except Exception as exc:  # noqa: BLE001  the message may quote text: send type and frames only
+        raise RemoteFailure.of(exc) from None
+
+
+def split(texts: Sequence[str], parts: int) -> list[list[int]]:
+    """Indices of ``texts`` in ``parts`` groups of about equal total length, each in order."""
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    loads = [0] * parts
+    for i in sorted(range(len(texts)), key=lambda i: -len(texts[i])):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(i)
+        loads[lightest] += len(texts[i]) + 1
+    return [sorted(group) for group in groups]
+
+
+class AnalysisPool:
+    """``workers`` spawned processes, each analysing with ``factory()``; the caller's
+    thread analyses one share of each batch itself."""
+
+    def __init__(
+        self, factory: Callable[[], AnalyzerEngine], workers: int, min_batch: int = MIN_BATCH
+    ) -> None:
+        if workers < 1:
+            raise ValueError("an analysis pool needs at least one worker")
+        self.workers = workers
+        self.min_batch = min_batch
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+        self._pings: list[Future[int]] = []
+        self._unavailable: str | None = None  # why batches stay in-process for good
+        self._logged: set[str] = set()
+
+    def start(self, wait: bool = False) -> bool:
+        """Start the workers unless they run; with ``wait``, wait until they are ready.
+        Returns whether they are ready."""
+        with self._lock:
+            if self._unavailable is None and self._executor is None:
+                try:
+                    self._executor = ProcessPoolExecutor(
+                        max_workers=self.workers,
+                        mp_context=get_context("spawn"),
+                        initializer=_init_worker,
+                        initargs=(self._factory,),
+                    )
+                    self._pings = [self._executor.submit(_ping) for _ in range(self.workers)]
+                except Exception as exc:  # noqa: BLE001  no pool: analyse in-process
+                    self._executor, self._unavailable = (
+                        None,
+                        f"the workers could not start ({type(exc).__name__})",
+                    )
+            pings = self._pings
+        if wait:
+            wait_for(pings)
+        return self._ready_executor() is not None
+
+    @property
+    def worker_pids(self) -> set[int]:
+        """Process ids of the workers that answered, once they are ready."""
+        with self._lock:
+            pings = self._pings
+        return {ping.result() for ping in pings} if self._ready_executor() is not None else set()
+
+    def analyze(
+        self, texts: Sequence[str], params: AnalysisParams, local: Local
+    ) -> list[list[RecognizerResult]]:
+        """``local(texts)``, shared with the workers when the batch is large and they are ready."""
+        executor = None
+        if len(texts) < self.min_batch:
+            self._note(f"batches of under {self.min_batch} texts")
+        elif not self.start():
+            self._note(self._unavailable or "the workers are starting")
+        else:
+            executor = self._ready_executor()
+        if executor is None:
+            return local(texts)
+        mine, *theirs = split(texts, self.workers + 1)
+        futures: list[Future[list[list[Span]]]] = []
+        try:
+            futures = [executor.submit(_analyze_spans, [texts[i] for i in part], params) for part in theirs]
+            results = dict(zip(mine, local([texts[i] for i in mine])))
+            for part, future in zip(theirs, futures):
+                results.update(zip(part, map(from_spans, future.result())))
+        except BrokenProcessPool:
+            self._discard(
+                executor, "A PII analysis worker stopped; its batch failed closed, the next one restarts it"
+            )
+            raise
+        finally:
+            for future in futures:
+                future.cancel()  # a failed batch leaves no queued work behind
+        return [results[i] for i in range(len(texts))]
+
+    def shutdown(self) -> None:
+        """Stop the workers and wait for them; later batches are analysed in-process."""
+        with self._lock:
+            self._unavailable = self._unavailable or "the pool was shut down"
+            executor = self._executor
+        if executor is not None:
+            self._discard(executor)
+
+    def _ready_executor(self) -> ProcessPoolExecutor | None:
+        """The executor once every worker answered; a failed start makes the pool unavailable."""
+        with self._lock:
+            executor, pings = self._executor, self._pings
+            if executor is None or not all(ping.done() for ping in pings):
+                return None
+            if not any(ping.cancelled() or ping.exception() for ping in pings):
+                return executor
+            self._unavailable = "the workers could not load the analyzer"
+        self._discard(executor)
+        return None
+
+    def _discard(self, executor: ProcessPoolExecutor, warning: str | None = None) -> None:
+        """Forget ``executor`` (if still current) and shut it down, reaping its processes."""
+        with self._lock:
+            if self._executor is not executor:
+                return
+            self._executor, self._pings = None, []
+        if warning:
+            logger.warning(warning)
+        executor.shutdown(wait=True, cancel_futures=True)
+
+    def _note(self, why: str) -> None:
+        with self._lock:
+            if why in self._logged:
+                return
+            self._logged.add(why)
+        logger.debug("PII analysis runs in-process: %s", why)
+
+
+_lock = threading.Lock()
+_pools: dict[tuple[Path, int], AnalysisPool] = {}
+
+
+def analyzer_factory(model_path: Path) -> Callable[[], AnalyzerEngine]:
+    """What a worker calls to build its analyzer: ``build_analyzer`` on ``model_path`` with
+    the recognizers registered here now, in the same order (picklable)."""
+    return partial(build_analyzer, model_path, recognizers=tuple(registered_recognizers()))
+
+
+def worker_count(settings: Settings) -> int:
+    """``settings.pii_workers``, by default one per CPU beyond the caller's own."""
+    if settings.pii_workers is not None:
+        return max(0, settings.pii_workers)
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpus - 1
+
+
+def get_pool(settings: Settings) -> AnalysisPool | None:
+    """The process-wide pool for the model and worker count of ``settings`` (None: no workers)."""
+    workers = worker_count(settings)
+    if workers < 1:
+        logger.info(
+            "PII analysis runs in-process: no worker processes (pii_workers=%s)", settings.pii_workers
+        )
+        return None
+    model_path = model_path_for(settings)
+    with _lock:
+        if not _pools:
+            atexit.register(shutdown_all)
+        key = (model_path, workers)
+        if key not in _pools:
+            _pools[key] = AnalysisPool(analyzer_factory(model_path), workers)
+        return _pools[key]
+
+
+def shutdown_all() -> None:
+    """Stop every pool's workers (registered to run at interpreter exit)."""
+    with _lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.shutdown()
