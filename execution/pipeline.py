@@ -258,6 +258,8 @@ class Pipeline:
         concurrency = 1 if all(spec.kind == "offline" for spec in chat.chain) else max(1, concurrency or self.settings.batch_concurrency)
         rows = list(rows)
         total = total if total is not None else len(rows)
+        if len(rows) > chunk_size:
+            self.scrubber.warm_up(wait=False)  # the second core joins once its model is loaded
         batch_id = uuid.uuid4().hex
         results: list[RunResult] = []
         skipped: list[RowFailure] = []
