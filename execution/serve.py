@@ -6,6 +6,7 @@ the first page is served without waiting for spaCy or TruLens to load.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,8 @@ def serve(settings: Settings, host: str = "localhost", port: int = 8501, demo: b
     ]
     print(f"PromptForge: serving on http://{host}:{port}  (database: {settings.display_database_url()})", flush=True)
     app = subprocess.Popen(cmd, cwd=ROOT)
+    # stopping the launcher (SIGTERM from a supervisor, a test or a benchmark) stops the server too
+    signal.signal(signal.SIGTERM, lambda *_: app.terminate())
     if demo:
         threading.Thread(target=_seed_quietly, args=(settings,), daemon=True, name="demo-seed").start()
     try:
@@ -34,6 +37,9 @@ def serve(settings: Settings, host: str = "localhost", port: int = 8501, demo: b
     except KeyboardInterrupt:
         app.terminate()
         return app.wait(timeout=10)
+    finally:
+        if app.poll() is None:
+            app.kill()
 
 
 def _seed_quietly(settings: Settings) -> None:
