@@ -35,8 +35,7 @@ def main(settings: Settings, n: int = 500) -> int:
         return 0
     print(f"pipeline benchmark: {len(texts)} prompts, {min(map(len, texts))}-{max(map(len, texts))} chars")
 
-    bare = _bare_presidio(settings, texts)
-    single, batch = _pipeline(settings, texts)
+    bare, single, batch = _interleaved(settings, texts)
     start_s = _startup_seconds()
 
     def row(name, p50, p95, rate):
@@ -65,7 +64,41 @@ def _percentiles(times: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), p95, len(ordered) / sum(ordered)
 
 
-def _bare_presidio(settings: Settings, texts: list[str]) -> tuple[float, float, float]:
+ROUND = 100  # texts per round; bare, single and batch alternate so load drift hits all three
+
+
+def _interleaved(settings: Settings, texts: list[str]):
+    """Per round of texts: the bare Presidio loop, the pipeline one prompt at a time, then the
+    same texts as one batch. Returns (bare, single) percentiles and batch prompts/s."""
+    bare = _bare_presidio(settings)
+    bare_times, single_times, batch_wall = [], [], 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        from execution.pipeline import Pipeline
+
+        local = settings.model_copy(update={"data_dir": Path(tmp), "database_url": f"sqlite:///{tmp}/bench.db"})
+        pipeline = Pipeline(local, actor="bench")
+        template = pipeline.template("{{ text }}")
+        pipeline.run(template, {"text": texts[0]})  # warm up: loads spaCy, TruLens
+        pipeline.scrubber.warm_up()  # and the PII analysis workers, which large batches share
+        bare(texts[:1])
+        for offset in range(0, len(texts), ROUND):
+            part = texts[offset : offset + ROUND]
+            bare_times += bare(part)
+            for text in part:
+                t = time.perf_counter()
+                pipeline.run(template, {"text": text})
+                single_times.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            summary = pipeline.run_batch(template, [{"text": x} for x in part])
+            batch_wall += time.perf_counter() - t
+            assert summary.counts()["ok"] == len(part), summary.counts()
+        recorded = pipeline.store.count_runs()
+        print(f"  recorded {recorded} runs (expected {2 * len(texts) + 1}), in rounds of {ROUND} texts")
+    return _percentiles(bare_times), _percentiles(single_times), len(texts) / batch_wall
+
+
+def _bare_presidio(settings: Settings):
+    """A per-text analyze + anonymize loop on Presidio's defaults (same spaCy model)."""
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
@@ -73,41 +106,22 @@ def _bare_presidio(settings: Settings, texts: list[str]) -> tuple[float, float, 
     from security.pii.engine import default_model_path, use_bundled_suffix_list
 
     use_bundled_suffix_list()  # offline: Presidio's e-mail check would otherwise try to download
+    model = str(settings.spacy_model_path or default_model_path())
     nlp = NlpEngineProvider(
-        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": str(settings.spacy_model_path or default_model_path())}]}
+        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}
     ).create_engine()
     analyzer = AnalyzerEngine(nlp_engine=nlp)
     anonymizer = AnonymizerEngine()
-    analyzer.analyze(texts[0], language="en")  # warm up
-    times = []
-    for text in texts:
-        t = time.perf_counter()
-        anonymizer.anonymize(text, analyzer.analyze(text, language="en"))
-        times.append(time.perf_counter() - t)
-    return _percentiles(times)
 
-
-def _pipeline(settings: Settings, texts: list[str]) -> tuple[tuple[float, float, float], float]:
-    from execution.pipeline import Pipeline
-
-    with tempfile.TemporaryDirectory() as tmp:
-        local = settings.model_copy(update={"data_dir": Path(tmp), "database_url": f"sqlite:///{tmp}/bench.db"})
-        pipeline = Pipeline(local, actor="bench")
-        template = pipeline.template("{{ text }}")
-        pipeline.run(template, {"text": texts[0]})  # warm up: loads spaCy, TruLens
-        pipeline.scrubber.warm_up()  # and the PII analysis workers, which large batches share
+    def loop(texts: list[str]) -> list[float]:
         times = []
         for text in texts:
             t = time.perf_counter()
-            pipeline.run(template, {"text": text})
+            anonymizer.anonymize(text, analyzer.analyze(text, language="en"))
             times.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        summary = pipeline.run_batch(template, [{"text": x} for x in texts])
-        wall = time.perf_counter() - t
-        recorded = pipeline.store.count_runs()
-        expected = 2 * len(texts) + 1
-        print(f"  recorded {recorded} runs (expected {expected}); batch statuses {summary.counts()}")
-    return _percentiles(times), len(texts) / wall
+        return times
+
+    return loop
 
 
 def _startup_seconds() -> float | None:

@@ -16,6 +16,7 @@ import atexit
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -56,22 +57,50 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _analyze_spans(texts: list[str], params: AnalysisParams) -> list[list[Span]]:
+def _analyze_spans(texts: list[str], params: AnalysisParams) -> tuple[list[list[Span]], float]:
+    """Spans of ``texts`` and the seconds the analysis took (for load balancing)."""
+    started = time.perf_counter()
     try:
-        return [to_spans(results) for results in analyze_many(_worker_analyzer, texts, params)]
+        spans = [to_spans(results) for results in analyze_many(_worker_analyzer, texts, params)]
     except Exception as exc:  # noqa: BLE001  the message may quote text: send type and frames only
         raise RemoteFailure.of(exc) from None
+    return spans, time.perf_counter() - started
 
 
-def split(texts: Sequence[str], parts: int) -> list[list[int]]:
-    """Indices of ``texts`` in ``parts`` groups of about equal total length, each in order."""
-    groups: list[list[int]] = [[] for _ in range(parts)]
-    loads = [0] * parts
+def split(texts: Sequence[str], parts: int | Sequence[float]) -> list[list[int]]:
+    """Indices of ``texts`` in groups, each in order, whose total lengths are in proportion
+    to ``parts``' weights (an int: that many equal groups)."""
+    weights = [1.0] * parts if isinstance(parts, int) else [max(w, 1e-9) for w in parts]
+    groups: list[list[int]] = [[] for _ in weights]
+    loads = [0.0] * len(weights)
     for i in sorted(range(len(texts)), key=lambda i: -len(texts[i])):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(i)
-        loads[lightest] += len(texts[i]) + 1
+        size = len(texts[i]) + 1
+        best = min(range(len(weights)), key=lambda g: (loads[g] + size) / weights[g])
+        groups[best].append(i)
+        loads[best] += size
     return [sorted(group) for group in groups]
+
+
+class _Rates:
+    """Characters per second analysed here and in a worker (moving averages), so each
+    batch is split in proportion to what each side really achieves: the caller's thread
+    shares its process with other threads, a worker does not."""
+
+    def __init__(self, smoothing: float = 0.5) -> None:
+        self.smoothing = smoothing
+        self.local: float | None = None
+        self.remote: float | None = None
+
+    def weights(self, workers: int) -> list[float]:
+        if self.local is None or self.remote is None:
+            return [1.0] * (workers + 1)
+        return [self.local, *[self.remote] * workers]
+
+    def update(self, side: str, chars: int, seconds: float) -> None:
+        if chars < 1 or seconds <= 0:
+            return
+        rate, old = chars / seconds, getattr(self, side)
+        setattr(self, side, rate if old is None else self.smoothing * rate + (1 - self.smoothing) * old)
 
 
 class AnalysisPool:
@@ -91,6 +120,7 @@ class AnalysisPool:
         self._pings: list[Future[int]] = []
         self._unavailable: str | None = None  # why batches stay in-process for good
         self._logged: set[str] = set()
+        self._rates = _Rates()
 
     def start(self, wait: bool = False) -> bool:
         """Start the workers unless they run; with ``wait``, wait until they are ready.
@@ -135,13 +165,17 @@ class AnalysisPool:
             executor = self._ready_executor()
         if executor is None:
             return local(texts)
-        mine, *theirs = split(texts, self.workers + 1)
-        futures: list[Future[list[list[Span]]]] = []
+        mine, *theirs = split(texts, self._rates.weights(self.workers))
+        futures: list[Future[tuple[list[list[Span]], float]]] = []
         try:
             futures = [executor.submit(_analyze_spans, [texts[i] for i in part], params) for part in theirs]
+            started = time.perf_counter()
             results = dict(zip(mine, local([texts[i] for i in mine])))
+            self._rates.update("local", _chars(texts, mine), time.perf_counter() - started)
             for part, future in zip(theirs, futures):
-                results.update(zip(part, map(from_spans, future.result())))
+                spans, seconds = future.result()
+                self._rates.update("remote", _chars(texts, part), seconds)
+                results.update(zip(part, map(from_spans, spans)))
         except BrokenProcessPool:
             self._discard(
                 executor, "A PII analysis worker stopped; its batch failed closed, the next one restarts it"
@@ -188,6 +222,10 @@ class AnalysisPool:
                 return
             self._logged.add(why)
         logger.debug("PII analysis runs in-process: %s", why)
+
+
+def _chars(texts: Sequence[str], indices: list[int]) -> int:
+    return sum(len(texts[i]) for i in indices)
 
 
 _lock = threading.Lock()
