@@ -475,7 +475,7 @@ class Pipeline:
                 stages=r.stages,
                 metrics=[MetricValue(m.name, m.value, m.higher_is_better, m.status, m.explanation) for m in r.metrics],
                 decisions=_decisions(r),
-                variables={},  # values are inside the scrubbed input; names only below
+                variables={},  # variable values exist only inside the scrubbed input
                 actor=self.actor,
                 batch_id=batch_id,
                 dataset_row=p.index if batch_id else None,
