@@ -47,6 +47,8 @@ class PIIPolicy(BaseModel):
     entities: list[str] = Field(default_factory=list)
     # domain vocabulary that is never scrubbed (case-insensitive exact terms)
     allow_list: list[str] = Field(default_factory=list)
+    # also never scrub prompt vocabulary spaCy mislabels ("Summarise", "Translate", "Dear")
+    builtin_allow_list: bool = True
     mask_char: str = "*"
 
     def action_for(self, entity_type: str) -> PIIAction:

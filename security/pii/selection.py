@@ -9,6 +9,7 @@ from presidio_analyzer import RecognizerResult
 
 from config.settings import PIIPolicy
 from security.pii.results import Entity
+from security.pii.vocabulary import PROMPT_VOCABULARY
 
 
 def recognizer_name(result: RecognizerResult) -> str:
@@ -72,7 +73,7 @@ def resolve_overlaps(text: str, entities: list[Entity]) -> list[Entity]:
 def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) -> list[Entity]:
     """The detections ``policy`` scrubs, as entities with original offsets only."""
     wanted = set(policy.entities)
-    allowed = _allowed(policy.allow_list)
+    allowed = _allowed(policy.allow_list) | (PROMPT_VOCABULARY if policy.builtin_allow_list else set())
     candidates = [
         Entity(
             type=r.entity_type,

@@ -88,6 +88,28 @@ def test_allow_list_is_case_insensitive(make_scrubber):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Summarise this customer message for the relationship manager.",
+        "Translate the letter below into French.",
+        "Dear team, please review the attached statement.",
+    ],
+)
+def test_prompt_vocabulary_is_not_mistaken_for_names(make_scrubber, text):
+    assert make_scrubber().scrub(text).text == text
+
+
+@pytest.mark.slow
+def test_builtin_allow_list_only_spares_whole_words_and_can_be_turned_off(make_scrubber):
+    text = "Summarise this customer message for Maria Gonzalez."
+    scrubbed = make_scrubber().scrub(text)
+    assert scrubbed.text.startswith("Summarise") and "Maria Gonzalez" not in scrubbed.text
+    # without the built-in list, spaCy's mislabel of "Summarise" as a PERSON comes back
+    assert make_scrubber(builtin_allow_list=False).scrub(text).text.startswith("<PERSON_1>")
+
+
+@pytest.mark.slow
 def test_thresholds_and_entity_filter(make_scrubber):
     text = "Ring 2125550143 about card 4111111111111111"
     assert {e.type for e in make_scrubber().detect(text)} >= {"PHONE_NUMBER", "CREDIT_CARD"}
