@@ -20,14 +20,8 @@ COMPAT_DUMMY_KEY = "not-needed"  # most local servers ignore the key, the SDK in
 
 def openai_model(spec: ProviderSpec, settings: Settings) -> BaseChatModel:
     """``openai:<model>``; base URL from the spec, else ``settings.openai_base_url``."""
-    from langchain_openai import ChatOpenAI
-
-    return ChatOpenAI(
-        model=spec.model,
-        api_key=require_key("openai", settings, spec.display),
-        base_url=spec.base_url or settings.openai_base_url,
-        timeout=settings.provider_timeout_s,
-        max_retries=SDK_MAX_RETRIES,
+    return _chat_openai(
+        spec, settings, require_key("openai", settings, spec.display), spec.base_url or settings.openai_base_url
     )
 
 
@@ -46,13 +40,19 @@ def anthropic_model(spec: ProviderSpec, settings: Settings) -> BaseChatModel:
 
 def compat_model(spec: ProviderSpec, settings: Settings) -> BaseChatModel:
     """``compat:<model>@<base_url>``: any server speaking OpenAI Chat Completions."""
+    key = settings.compatible_api_key or SecretStr(COMPAT_DUMMY_KEY)
+    # compatible servers implement Chat Completions only
+    return _chat_openai(spec, settings, key, spec.base_url, use_responses_api=False)
+
+
+def _chat_openai(spec: ProviderSpec, settings: Settings, key, base_url: str | None, **extra) -> BaseChatModel:
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
         model=spec.model,
-        api_key=settings.compatible_api_key or SecretStr(COMPAT_DUMMY_KEY),
-        base_url=spec.base_url,
+        api_key=key,
+        base_url=base_url,
         timeout=settings.provider_timeout_s,
         max_retries=SDK_MAX_RETRIES,
-        use_responses_api=False,  # compatible servers implement Chat Completions only
+        **extra,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import CreditCardRecognizer
 
-from security.pii.recognizers.registry import register_recognizer
+from security.pii.recognizers.registry import ConstantPatterns, register_recognizer
 
 # (prefix range, lengths) of issuers whose numbers are unambiguous without context
 _ISSUERS: tuple[tuple[int, int, frozenset[int]], ...] = tuple(
@@ -49,7 +49,7 @@ def known_issuer(digits: str) -> bool:
 
 
 @register_recognizer
-class CardNumberRecognizer(CreditCardRecognizer):
+class CardNumberRecognizer(ConstantPatterns, CreditCardRecognizer):
     """Card numbers of 12-19 digits; issuer-matched ones score high without context."""
 
     REPLACES = ("CreditCardRecognizer",)
@@ -64,14 +64,6 @@ class CardNumberRecognizer(CreditCardRecognizer):
 
     # Presidio's "cc " (with a space) can never match a lemma; "cc" can
     CONTEXT = (*(word.strip() for word in CreditCardRecognizer.CONTEXT), "debit", "payment")
-
-    def __init__(self, supported_language: str = "en", name: str | None = None) -> None:
-        super().__init__(
-            patterns=list(self.PATTERNS),
-            context=list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,
-        )
 
     def validate_result(self, pattern_text: str) -> bool | None:
         """Luhn fails: drop. Luhn passes: certain for known issuers, else context decides."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import regex as re
 from presidio_analyzer import Pattern, PatternRecognizer
 
-from security.pii.recognizers.registry import register_recognizer
+from security.pii.recognizers.registry import ConstantPatterns, register_recognizer
 
 _SEP = r"[ \u00a0.\-]"
 _EXT = r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?"
@@ -25,8 +25,10 @@ MIN_DIGITS, MAX_DIGITS = 7, 15
 
 
 @register_recognizer
-class PhoneNumberRecognizer(PatternRecognizer):
+class PhoneNumberRecognizer(ConstantPatterns, PatternRecognizer):
     """Phone numbers by shape; weak shapes need a context word such as "phone" or "fax"."""
+
+    ENTITY = "PHONE_NUMBER"
 
     REPLACES = ("PhoneRecognizer",)
 
@@ -89,15 +91,6 @@ class PhoneNumberRecognizer(PatternRecognizer):
         "message",
         "answer",
     )
-
-    def __init__(self, supported_language: str = "en", name: str | None = None) -> None:
-        super().__init__(
-            supported_entity="PHONE_NUMBER",
-            patterns=list(self.PATTERNS),
-            context=list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Reject digit counts no phone has, and dates or year ranges."""

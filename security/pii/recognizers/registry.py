@@ -39,3 +39,22 @@ def replaced_builtins(recognizers: Iterable[type[EntityRecognizer]] | None = Non
     """Names of Presidio built-ins that ``recognizers`` (default: the registered ones) supersede."""
     classes = registered_recognizers() if recognizers is None else recognizers
     return {name for cls in classes for name in getattr(cls, "REPLACES", ())}
+
+
+class ConstantPatterns:
+    """Mixin for pattern recognizers that declare ``PATTERNS`` and ``CONTEXT`` (and, for a
+    new entity, ``ENTITY``) as class constants: builds the Presidio recognizer from them."""
+
+    PATTERNS: tuple = ()
+    CONTEXT: tuple = ()
+    ENTITY: str | None = None
+
+    def __init__(self, supported_language: str = "en", name: str | None = None) -> None:
+        entity = {"supported_entity": self.ENTITY} if self.ENTITY else {}
+        super().__init__(  # type: ignore[call-arg]
+            **entity,
+            patterns=list(self.PATTERNS),
+            context=list(self.CONTEXT),
+            supported_language=supported_language,
+            name=name,
+        )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from presidio_analyzer import Pattern
 from presidio_analyzer.predefined_recognizers import UsSsnRecognizer
 
-from security.pii.recognizers.registry import register_recognizer
+from security.pii.recognizers.registry import ConstantPatterns, register_recognizer
 
 
 @register_recognizer
-class SsnRecognizer(UsSsnRecognizer):
+class SsnRecognizer(ConstantPatterns, UsSsnRecognizer):
     """SSNs: delimited ones count without context; nine bare digits need a context word."""
 
     REPLACES = ("UsSsnRecognizer",)
@@ -20,14 +20,6 @@ class SsnRecognizer(UsSsnRecognizer):
     )
 
     CONTEXT = (*UsSsnRecognizer.CONTEXT, "taxpayer")
-
-    def __init__(self, supported_language: str = "en", name: str | None = None) -> None:
-        super().__init__(
-            patterns=list(self.PATTERNS),
-            context=list(self.CONTEXT),
-            supported_language=supported_language,
-            name=name,
-        )
 
     def invalidate_result(self, pattern_text: str) -> bool:
         """Presidio's checks plus: area numbers 900-999 are never SSNs."""
