@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from config.errors import PromptForgeError, ProviderError
+from config.errors import InputError, PromptForgeError, ProviderError
 from config.settings import Settings
 from evaluation.registry import MetricInput, MetricResult, build_metrics
 from evaluation.signals import DEFAULT_METRICS
@@ -48,6 +48,8 @@ class RunResult:
     injection: dict
     output: str | None = None
     output_entities: list[dict] = field(default_factory=list)
+    pii_in: dict[str, int] = field(default_factory=dict)  # entity type -> count scrubbed from the input
+    pii_out: dict[str, int] = field(default_factory=dict)  # ... and from the output
     metrics: list[MetricResult] = field(default_factory=list)
     provider: str = ""
     model: str = ""
@@ -68,11 +70,11 @@ class RunResult:
             "app_version": self.prompt.app_version,
             "scrubbed_input": self.scrubbed_input,
             "input_entities": self.input_entities,
-            "pii_in": _count(self.input_entities),
+            "pii_in": self.pii_in,
             "injection": self.injection,
             "output": self.output,
             "output_entities": self.output_entities,
-            "pii_out": _count(self.output_entities),
+            "pii_out": self.pii_out,
             "metrics": {m.name: m.value for m in self.metrics},
             "metric_details": [m.to_dict() for m in self.metrics],
             "provider": self.provider,
@@ -165,8 +167,7 @@ class Pipeline:
         self._screener = screener
         self._store = store
         self._audit = audit
-        self.metric_names = list(metrics) if metrics is not None else list(DEFAULT_METRICS)
-        self._metrics = build_metrics(self.metric_names)
+        self._metrics = build_metrics(list(metrics) if metrics is not None else list(DEFAULT_METRICS))
         self.actor = actor
         self._providers: dict[tuple[str, ...], ChatProvider] = {}
         self.limits = RenderLimits.from_settings(settings)
@@ -296,8 +297,6 @@ class Pipeline:
             try:
                 text = template.render(variables)
                 if not text.strip():
-                    from config.errors import InputError
-
                     raise InputError("The rendered prompt is empty.", "Fill in the variables or the template.")
             except PromptForgeError as exc:
                 if failures is None:
@@ -408,6 +407,7 @@ class Pipeline:
             prompt=prompt,
             scrubbed_input=p.scrub.text,
             input_entities=[e.to_dict() for e in p.scrub.entities],
+            pii_in=p.scrub.counts_by_type(),
             injection=p.verdict.to_dict(),
             provider=chat.primary.display,
             stages=p.stages.items,
@@ -421,6 +421,7 @@ class Pipeline:
         elif isinstance(answer, ChatResult) and out is not None:
             result.output = out.text
             result.output_entities = [e.to_dict() for e in out.entities]
+            result.pii_out = out.counts_by_type()
             result.provider = answer.provider
             result.model = answer.model
             result.simulated = answer.simulated
@@ -454,6 +455,7 @@ class Pipeline:
 
     def _record(self, results: list[RunResult], prepared: list[_Prepared], batch_id: str | None) -> None:
         now = time.time_ns()
+        decisions = [_decisions(r) for r in results]
         records = [
             RunRecord(
                 run_id=r.record_id,
@@ -474,19 +476,19 @@ class Pipeline:
                 ended_at_ns=now,
                 stages=r.stages,
                 metrics=[MetricValue(m.name, m.value, m.higher_is_better, m.status, m.explanation) for m in r.metrics],
-                decisions=_decisions(r),
+                decisions=d,
                 variables={},  # variable values exist only inside the scrubbed input
                 actor=self.actor,
                 batch_id=batch_id,
                 dataset_row=p.index if batch_id else None,
             )
-            for r, p in zip(results, prepared)
+            for r, p, d in zip(results, prepared, decisions)
         ]
         self.store.record_runs(records)
         self.audit.append_many(
             [
-                (self.actor, "run", r.prompt.label_text, {"record_id": r.record_id, "batch_id": batch_id, **_decisions(r)})
-                for r in results
+                (self.actor, "run", r.prompt.label_text, {"record_id": r.record_id, "batch_id": batch_id, **d})
+                for r, d in zip(results, decisions)
             ]
         )
 
@@ -506,14 +508,7 @@ def _decisions(r: RunResult) -> dict:
         "status": r.status,
         "provider": r.provider,
         "simulated": r.simulated,
-        "pii_in": _count(r.input_entities),
-        "pii_out": _count(r.output_entities),
+        "pii_in": r.pii_in,
+        "pii_out": r.pii_out,
         "injection": {k: r.injection.get(k) for k in ("action", "score", "reasons")},
     }
-
-
-def _count(entities: list[dict]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for e in entities:
-        out[e["type"]] = out.get(e["type"], 0) + 1
-    return out
