@@ -31,6 +31,7 @@ from execution.providers import ChatProvider, ChatResult
 from execution.templates import PromptTemplate, RenderLimits
 from security.injection import Screener, Verdict
 from security.pii import PseudonymMap, Scrubber, ScrubResult
+from security.pii.scrubber import ScrubJob
 from storage.records import MetricValue, RunRecord, StageTiming
 
 Progress = Callable[[int, int], None]
@@ -148,6 +149,37 @@ class _Prepared:
     context: str | None = None
 
 
+class _Preparing:
+    """Rendered rows whose input scrubbing is under way."""
+
+    def __init__(self, pipeline: Pipeline, rendered: list, job: ScrubJob | None, t_scrub: int) -> None:
+        self._pipeline, self._rendered, self._job, self._t_scrub = pipeline, rendered, job, t_scrub
+
+    def finish(self) -> list[_Prepared]:
+        """Scrub (fail closed) and screen the rows: ready for the model."""
+        if self._job is None:
+            return []
+        maps = [PseudonymMap() for _ in self._rendered]
+        scrubbed = self._job.finish(maps)
+        scrub_end = time.time_ns()
+        prepared: list[_Prepared] = []
+        for (index, _text, variables, stages, t0, expected, context), scrub, pmap in zip(
+            self._rendered, scrubbed, maps
+        ):
+            stages.items.append(
+                StageTiming("scrub_input", self._t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(maps)})
+            )
+            t1 = time.time_ns()
+            verdict = self._pipeline._screen(scrub.text, variables, pmap)
+            stages.add("screen", t1, score=verdict.score, action=verdict.action)
+            prepared.append(_Prepared(index, uuid.uuid4().hex, t0, scrub, verdict, pmap, stages, expected, context))
+        return prepared
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+
 class Pipeline:
     """Governed execution. Heavy parts are injected (tests pass small ones) or built lazily."""
 
@@ -231,7 +263,7 @@ class Pipeline:
         chat = self.provider(provider)  # unknown provider / missing key fail before any work
         self.store  # noqa: B018 - an unusable database fails before any model call is paid for
         try:
-            prepared = self._prepare([(0, variables, expected, context)], template)
+            prepared = self._prepare([(0, variables, expected, context)], template).finish()
         except PromptForgeError as exc:
             self._audit_rejection(prompt, chat, exc)
             raise
@@ -267,15 +299,29 @@ class Pipeline:
         started = time.perf_counter()
         declared = set(template.variables)
         ignored = sorted({k for row in rows for k in row if k not in declared and not k.startswith("_")})
-        for offset in range(0, len(rows), chunk_size):
+
+        def prepare(offset: int) -> _Preparing | None:
+            if offset >= len(rows):
+                return None
             chunk = [
                 (offset + i, {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
                 for i, row in enumerate(rows[offset : offset + chunk_size])
             ]
-            prepared = self._prepare(chunk, template, failures=skipped)
-            results.extend(self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency))
-            if progress:
-                progress(min(offset + chunk_size, total), total)
+            return self._prepare(chunk, template, failures=skipped)
+
+        # one chunk ahead: its input scrubbing runs in the PII workers while this one
+        # goes to the model, is scrubbed, scored and recorded here
+        ahead = prepare(0)
+        try:
+            for offset in range(0, len(rows), chunk_size):
+                prepared = ahead.finish() if ahead is not None else []
+                ahead = prepare(offset + chunk_size)
+                results.extend(self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency))
+                if progress:
+                    progress(min(offset + chunk_size, total), total)
+        finally:
+            if ahead is not None:
+                ahead.cancel()
         self.store.flush()
         summary = BatchSummary(batch_id, total, results, skipped, time.perf_counter() - started, ignored)
         self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.primary.display, **summary.counts()})
@@ -287,9 +333,10 @@ class Pipeline:
         rows: list[tuple[int, dict[str, str], str | None, str | None]],
         template: PromptTemplate,
         failures: list[RowFailure] | None = None,
-    ) -> list[_Prepared]:
-        """Render, scrub and screen rows. With ``failures`` a bad row is recorded there
-        and skipped; without it the error propagates (single runs)."""
+    ) -> _Preparing:
+        """Render rows and start scrubbing them (a pool's workers begin at once); with
+        ``failures`` a bad row is recorded there and skipped, without it the error
+        propagates (single runs). ``_Preparing.finish`` completes the rows."""
         rendered: list[tuple[int, str, dict[str, str], _Stages, int, str | None, str | None]] = []
         for index, variables, expected, context in rows:
             stages = _Stages()
@@ -305,27 +352,10 @@ class Pipeline:
                 continue
             stages.add("render", t0, chars=len(text))
             rendered.append((index, text, variables, stages, t0, expected, context))
-        if not rendered:
-            return []
-
-        maps = [PseudonymMap() for _ in rendered]
         t_scrub = time.time_ns()
         # fails closed: a ScrubbingError propagates and nothing is sent or stored
-        scrubbed = self.scrubber.scrub_many([r[1] for r in rendered], maps)
-        scrub_end = time.time_ns()
-
-        prepared: list[_Prepared] = []
-        for (index, _text, variables, stages, t0, expected, context), scrub, pmap in zip(rendered, scrubbed, maps):
-            stages.items.append(
-                StageTiming("scrub_input", t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(rendered)})
-            )
-            t1 = time.time_ns()
-            verdict = self._screen(scrub.text, variables, pmap)
-            stages.add("screen", t1, score=verdict.score, action=verdict.action)
-            prepared.append(
-                _Prepared(index, uuid.uuid4().hex, t0, scrub, verdict, pmap, stages, expected, context)
-            )
-        return prepared
+        job = self.scrubber.begin([r[1] for r in rendered]) if rendered else None
+        return _Preparing(self, rendered, job, t_scrub)
 
     def _screen(self, scrubbed_prompt: str, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
         verdicts = [self.screener.screen(scrubbed_prompt, source="prompt")]

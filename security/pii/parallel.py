@@ -5,6 +5,11 @@ back spans (type, offsets, score, recognizer). Selection, replacement, policies 
 pseudonym maps stay in this process. Workers are spawned, never forked (the parent
 runs threads), and build their own analyzer on the same model and recognizers.
 
+A batch is queued in small pieces; when the caller needs the results it analyses,
+from the end of the queue, every piece no worker has started, then waits for the
+rest. So the split follows what each side really achieves, and a batch queued ahead
+(``submit``) keeps a worker busy while the caller does other work.
+
 A pool starts lazily on its first large batch (or ``start``) and never makes a
 batch wait for it: until the workers are ready, batches are analysed in-process.
 A worker that dies fails its batch closed; the next large batch restarts the pool.
@@ -16,7 +21,6 @@ import atexit
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -37,6 +41,8 @@ from security.pii.recognizers import registered_recognizers
 logger = logging.getLogger(__name__)
 
 MIN_BATCH = 16  # below this, shipping texts to a worker does not pay
+PIECE = 8  # texts per queued piece: big enough for nlp.pipe, small enough to steal back
+_BROKEN = "A PII analysis worker stopped; its batch failed closed, the next one restarts it"
 # analysed (as one batch) at start so a worker's first batch does not pay for lazy set-up
 WARM_UP_TEXTS = ("Call Jane Doe on 212-555-0143 or mail jane@example.com.", "Nothing to see here.") * 16
 Local = Callable[[Sequence[str]], list[list[RecognizerResult]]]
@@ -57,70 +63,39 @@ def _ping() -> int:
     return os.getpid()
 
 
-def _analyze_spans(texts: list[str], params: AnalysisParams) -> tuple[list[list[Span]], float]:
-    """Spans of ``texts`` and the seconds the analysis took (for load balancing)."""
-    started = time.perf_counter()
+def _analyze_spans(texts: list[str], params: AnalysisParams) -> list[list[Span]]:
+    """Spans of ``texts``, analysed in a worker."""
     try:
-        spans = [to_spans(results) for results in analyze_many(_worker_analyzer, texts, params)]
+        return [to_spans(results) for results in analyze_many(_worker_analyzer, texts, params)]
     except Exception as exc:  # noqa: BLE001  the message may quote text: send type and frames only
         raise RemoteFailure.of(exc) from None
-    return spans, time.perf_counter() - started
-
-
-def split(texts: Sequence[str], parts: int | Sequence[float]) -> list[list[int]]:
-    """Indices of ``texts`` in groups, each in order, whose total lengths are in proportion
-    to ``parts``' weights (an int: that many equal groups)."""
-    weights = [1.0] * parts if isinstance(parts, int) else [max(w, 1e-9) for w in parts]
-    groups: list[list[int]] = [[] for _ in weights]
-    loads = [0.0] * len(weights)
-    for i in sorted(range(len(texts)), key=lambda i: -len(texts[i])):
-        size = len(texts[i]) + 1
-        best = min(range(len(weights)), key=lambda g: (loads[g] + size) / weights[g])
-        groups[best].append(i)
-        loads[best] += size
-    return [sorted(group) for group in groups]
-
-
-class _Rates:
-    """Characters per second analysed here and in a worker (moving averages), so each
-    batch is split in proportion to what each side really achieves: the caller's thread
-    shares its process with other threads, a worker does not."""
-
-    def __init__(self, smoothing: float = 0.5) -> None:
-        self.smoothing = smoothing
-        self.local: float | None = None
-        self.remote: float | None = None
-
-    def weights(self, workers: int) -> list[float]:
-        if self.local is None or self.remote is None:
-            return [1.0] * (workers + 1)
-        return [self.local, *[self.remote] * workers]
-
-    def update(self, side: str, chars: int, seconds: float) -> None:
-        if chars < 1 or seconds <= 0:
-            return
-        rate, old = chars / seconds, getattr(self, side)
-        setattr(self, side, rate if old is None else self.smoothing * rate + (1 - self.smoothing) * old)
 
 
 class AnalysisPool:
-    """``workers`` spawned processes, each analysing with ``factory()``; the caller's
-    thread analyses one share of each batch itself."""
+    """``workers`` spawned processes, each analysing with ``factory()``. A batch is queued
+    in pieces of ``piece`` texts; the caller's thread takes back from the end of the queue
+    whatever no worker has started when it needs the results (work stealing), so neither
+    side idles whatever the two achieve, and work queued ahead (the next chunk of a batch)
+    runs in a worker while the caller does something else."""
 
     def __init__(
-        self, factory: Callable[[], AnalyzerEngine], workers: int, min_batch: int = MIN_BATCH
+        self,
+        factory: Callable[[], AnalyzerEngine],
+        workers: int,
+        min_batch: int = MIN_BATCH,
+        piece: int = PIECE,
     ) -> None:
-        if workers < 1:
-            raise ValueError("an analysis pool needs at least one worker")
+        if workers < 1 or piece < 1:
+            raise ValueError("an analysis pool needs at least one worker and pieces of one text or more")
         self.workers = workers
         self.min_batch = min_batch
+        self.piece = piece
         self._factory = factory
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._pings: list[Future[int]] = []
         self._unavailable: str | None = None  # why batches stay in-process for good
         self._logged: set[str] = set()
-        self._rates = _Rates()
 
     def start(self, wait: bool = False) -> bool:
         """Start the workers unless they run; with ``wait``, wait until they are ready.
@@ -152,10 +127,10 @@ class AnalysisPool:
             pings = self._pings
         return {ping.result() for ping in pings} if self._ready_executor() is not None else set()
 
-    def analyze(
-        self, texts: Sequence[str], params: AnalysisParams, local: Local
-    ) -> list[list[RecognizerResult]]:
-        """``local(texts)``, shared with the workers when the batch is large and they are ready."""
+    def submit(self, texts: Sequence[str], params: AnalysisParams) -> Pending:
+        """Queue ``texts`` for the workers in small pieces and return at once; the caller
+        collects with ``Pending.result(local)``, analysing itself every piece no worker has
+        started by then. Small batches, or a pool that is not ready, stay in-process."""
         executor = None
         if len(texts) < self.min_batch:
             self._note(f"batches of under {self.min_batch} texts")
@@ -163,28 +138,21 @@ class AnalysisPool:
             self._note(self._unavailable or "the workers are starting")
         else:
             executor = self._ready_executor()
-        if executor is None:
-            return local(texts)
-        mine, *theirs = split(texts, self._rates.weights(self.workers))
-        futures: list[Future[tuple[list[list[Span]], float]]] = []
-        try:
-            futures = [executor.submit(_analyze_spans, [texts[i] for i in part], params) for part in theirs]
-            started = time.perf_counter()
-            results = dict(zip(mine, local([texts[i] for i in mine])))
-            self._rates.update("local", _chars(texts, mine), time.perf_counter() - started)
-            for part, future in zip(theirs, futures):
-                spans, seconds = future.result()
-                self._rates.update("remote", _chars(texts, part), seconds)
-                results.update(zip(part, map(from_spans, spans)))
-        except BrokenProcessPool:
-            self._discard(
-                executor, "A PII analysis worker stopped; its batch failed closed, the next one restarts it"
-            )
-            raise
-        finally:
-            for future in futures:
-                future.cancel()  # a failed batch leaves no queued work behind
-        return [results[i] for i in range(len(texts))]
+        pieces = [list(range(i, min(i + self.piece, len(texts)))) for i in range(0, len(texts), self.piece)]
+        futures: list[Future[list[list[Span]]]] = []
+        if executor is not None:
+            try:
+                futures = [executor.submit(_analyze_spans, [texts[i] for i in piece], params) for piece in pieces]
+            except BrokenProcessPool:
+                self._discard(executor, _BROKEN)
+                raise
+        return Pending(self, executor, texts, pieces, futures)
+
+    def analyze(
+        self, texts: Sequence[str], params: AnalysisParams, local: Local
+    ) -> list[list[RecognizerResult]]:
+        """``local(texts)``, shared with the workers when the batch is large and they are ready."""
+        return self.submit(texts, params).result(local)
 
     def shutdown(self) -> None:
         """Stop the workers and wait for them; later batches are analysed in-process."""
@@ -224,8 +192,44 @@ class AnalysisPool:
         logger.debug("PII analysis runs in-process: %s", why)
 
 
-def _chars(texts: Sequence[str], indices: list[int]) -> int:
-    return sum(len(texts[i]) for i in indices)
+class Pending:
+    """A batch queued with ``AnalysisPool.submit``: pieces of it are with the workers."""
+
+    def __init__(
+        self,
+        pool: AnalysisPool,
+        executor: ProcessPoolExecutor | None,
+        texts: Sequence[str],
+        pieces: list[list[int]],
+        futures: list[Future[list[list[Span]]]],
+    ) -> None:
+        self._pool, self._executor = pool, executor
+        self._texts, self._pieces, self._futures = texts, pieces, futures
+
+    def result(self, local: Local) -> list[list[RecognizerResult]]:
+        """Analyzer results per text, in order. Takes back, last first, each piece no
+        worker has started and analyses it with ``local``; then waits for the rest."""
+        if not self._futures:
+            return local(self._texts)
+        results: dict[int, list[RecognizerResult]] = {}
+        queued = list(zip(self._pieces, self._futures))
+        try:
+            while queued and queued[-1][1].cancel():
+                piece, _ = queued.pop()
+                results.update(zip(piece, local([self._texts[i] for i in piece])))
+            for piece, future in queued:
+                results.update(zip(piece, map(from_spans, future.result())))
+        except BrokenProcessPool:
+            self._pool._discard(self._executor, _BROKEN)
+            raise
+        finally:
+            self.cancel()
+        return [results[i] for i in range(len(self._texts))]
+
+    def cancel(self) -> None:
+        """Withdraw the pieces no worker has started (a batch abandoned half-way)."""
+        for future in self._futures:
+            future.cancel()
 
 
 _lock = threading.Lock()

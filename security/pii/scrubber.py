@@ -10,7 +10,7 @@ from config.settings import PIIPolicy
 from security.pii.analysis import AnalysisParams, analyze_many
 from security.pii.engine import get_analyzer
 from security.pii.failure import fail_closed
-from security.pii.parallel import AnalysisPool
+from security.pii.parallel import AnalysisPool, Pending
 from security.pii.pseudonyms import PseudonymMap
 from security.pii.replacement import Anonymize, apply_policy
 from security.pii.results import Entity, ScrubResult
@@ -57,7 +57,7 @@ class Scrubber:
         """The PII spans the policy would scrub, without replacing them."""
         text = check_text(text)
         try:
-            return select(text, self._analyze_many([text])[0], self.policy) if text else []
+            return select(text, self.begin([text]).analysis()[0], self.policy) if text else []
         except Exception as exc:  # noqa: BLE001  fail closed on anything
             raise fail_closed(exc) from None
 
@@ -74,18 +74,23 @@ class Scrubber:
         pool's workers). One failure fails all."""
         if isinstance(texts, str | bytes):
             raise TypeError("scrub_many takes a list of texts; use scrub for one text")
-        maps = list(pseudonyms) if pseudonyms is not None else [None] * len(texts)
-        if len(maps) != len(texts):
+        if pseudonyms is not None and len(pseudonyms) != len(texts):
             raise ValueError("pseudonyms must have one entry (or None) per text")
+        return self.begin(texts).finish(pseudonyms)
+
+    def begin(self, texts: Sequence[str]) -> ScrubJob:
+        """Start scrubbing ``texts``: with a pool, its workers start analysing them now.
+        ``finish`` completes the job; until then the caller is free to do other work."""
+        if isinstance(texts, str | bytes):
+            raise TypeError("begin takes a list of texts")
         label = "The text" if len(texts) == 1 else "Text #{}"
         texts = [check_text(text, label.format(i)) for i, text in enumerate(texts, 1)]
+        params = AnalysisParams.for_policy(self.policy, self.batch_size)
         try:
-            return [
-                self._replace(text, select(text, results, self.policy), pmap)
-                for text, results, pmap in zip(texts, self._analyze_many(texts), maps, strict=True)
-            ]
+            pending = self.pool.submit(texts, params) if self.pool is not None else None
         except Exception as exc:  # noqa: BLE001  fail closed on anything
             raise fail_closed(exc) from None
+        return ScrubJob(self, texts, params, pending)
 
     def _replace(self, text: str, entities: list[Entity], pseudonyms: PseudonymMap | None) -> ScrubResult:
         if not entities:
@@ -95,11 +100,39 @@ class Scrubber:
         )
         return ScrubResult(text=scrubbed, entities=placed)
 
-    def _analyze_many(self, texts: Sequence[str]) -> list[list[RecognizerResult]]:
-        """Analyzer results per text, in order; shared with the pool's workers when it has any."""
-        params = AnalysisParams.for_policy(self.policy, self.batch_size)
+
+class ScrubJob:
+    """Texts being scrubbed: their analysis may be under way in the pool's workers."""
+
+    def __init__(
+        self, scrubber: Scrubber, texts: list[str], params: AnalysisParams, pending: Pending | None = None
+    ) -> None:
+        self.texts = texts
+        self._scrubber, self._params, self._pending = scrubber, params, pending
+
+    def analysis(self) -> list[list[RecognizerResult]]:
+        """Analyzer results per text, in order (what the workers did not start is done here)."""
 
         def local(part: Sequence[str]) -> list[list[RecognizerResult]]:
-            return analyze_many(self.analyzer, part, params)
+            return analyze_many(self._scrubber.analyzer, part, self._params)
 
-        return self.pool.analyze(texts, params, local) if self.pool is not None else local(texts)
+        return self._pending.result(local) if self._pending is not None else local(self.texts)
+
+    def finish(self, pseudonyms: Sequence[PseudonymMap | None] | None = None) -> list[ScrubResult]:
+        """The scrubbed texts; ``pseudonyms`` has one map (or None) per text. One failure fails all."""
+        maps = list(pseudonyms) if pseudonyms is not None else [None] * len(self.texts)
+        if len(maps) != len(self.texts):
+            raise ValueError("pseudonyms must have one entry (or None) per text")
+        scrubber = self._scrubber
+        try:
+            return [
+                scrubber._replace(text, select(text, results, scrubber.policy), pmap)
+                for text, results, pmap in zip(self.texts, self.analysis(), maps, strict=True)
+            ]
+        except Exception as exc:  # noqa: BLE001  fail closed on anything
+            raise fail_closed(exc) from None
+
+    def cancel(self) -> None:
+        """Abandon the job: queued analysis the workers have not started is withdrawn."""
+        if self._pending is not None:
+            self._pending.cancel()

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from config.errors import InputError, ScrubbingError, StorageError, TemplateError
-from config.settings import InjectionPolicy
+from config.settings import InjectionPolicy, PIIPolicy
 from execution.prompt_ref import PromptRef
+from security.pii import Scrubber
+from security.pii.engine import default_model_path
+from security.pii.parallel import AnalysisPool, analyzer_factory
+from tests.security import fake_analyzers
 
 pytestmark = pytest.mark.slow
 
@@ -64,16 +68,14 @@ def test_unreachable_provider_is_recorded_as_an_error_with_a_clear_message(make_
     assert pipeline.store.get_run(result.record_id)["status"] == "error"
 
 
-class _BrokenScrubber:
-    def scrub_many(self, texts, pseudonyms=None):
-        raise ScrubbingError("Scrubbing failed, so the prompt was not sent.", "Check the Health page.")
-
-
 def test_scrubbing_failure_fails_closed_and_sends_nothing(make_pipeline, llm_server, tmp_settings):
     settings = tmp_settings.model_copy(update={"compatible_api_key": None})
-    pipeline = make_pipeline(settings, scrubber=_BrokenScrubber())
+    broken = Scrubber(PIIPolicy(), analyzer=fake_analyzers.ExplodesOnSecret())  # the analyzer raises
+    pipeline = make_pipeline(settings, scrubber=broken)
     with pytest.raises(ScrubbingError):
-        pipeline.run(pipeline.template("{{ x }}"), {"x": PII_TEXT}, provider=f"compat:m@{llm_server.openai_base_url}")
+        pipeline.run(
+            pipeline.template("{{ x }}"), {"x": "SECRET " + PII_TEXT}, provider=f"compat:m@{llm_server.openai_base_url}"
+        )
     assert llm_server.requests == []
     assert pipeline.store.count_runs() == 0
     assert [e.action for e in pipeline.audit.list()] == ["run_rejected"]
@@ -109,6 +111,30 @@ def test_batch_skips_bad_rows_reports_progress_and_records_the_rest(make_pipelin
     assert seen[-1] == (10, 10) and len(seen) == 3
     assert pipeline.store.count_runs() == 9
     assert all("555-01" not in r.scrubbed_input for r in summary.results)
+
+
+@pytest.mark.slow
+def test_batch_chunks_scrubbed_ahead_in_a_worker_match_in_process_results(make_pipeline, scrubber):
+    """The next chunk's inputs are analysed in a worker process while this chunk is
+    completed; the records come out the same, in row order, as fully in-process."""
+    pool = AnalysisPool(analyzer_factory(default_model_path()), workers=1, min_batch=4, piece=2)
+    try:
+        shared = Scrubber(scrubber.policy, analyzer=scrubber.analyzer, pool=pool)
+        assert shared.warm_up()
+        rows = [{"name": f"Client {i}", "msg": f"call 212-555-01{i:02d} or mail c{i}@example.com"} for i in range(30)]
+        rows[13] = {"name": "no message"}
+        template_source = "Reply to {{ name }}: {{ msg }}"
+        summaries = []
+        for scrub in (scrubber, shared):
+            pipeline = make_pipeline(scrubber=scrub)
+            summaries.append(pipeline.run_batch(pipeline.template(template_source), rows, chunk_size=8))
+        inline, ahead = summaries
+        assert [f.row for f in ahead.skipped] == [13] and ahead.counts()["ok"] == 29
+        assert [r.scrubbed_input for r in ahead.results] == [r.scrubbed_input for r in inline.results]
+        assert [r.output for r in ahead.results] == [r.output for r in inline.results]
+        assert "555-01" not in str(ahead.results) and "@example.com" not in str(ahead.results)
+    finally:
+        pool.shutdown()
 
 
 def test_batch_uses_bounded_concurrency_for_remote_providers(make_pipeline, llm_server, tmp_settings):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -18,7 +19,7 @@ from config.settings import PIIPolicy, Settings
 from security.pii import PseudonymMap, Scrubber
 from security.pii.analysis import AnalysisParams, analyze_many, from_spans, to_spans
 from security.pii.engine import default_model_path
-from security.pii.parallel import AnalysisPool, analyzer_factory, get_pool, split, worker_count
+from security.pii.parallel import AnalysisPool, analyzer_factory, get_pool, worker_count
 from security.pii.selection import select
 from tests.fakes.synthetic_pii import make_samples
 from tests.security import fake_analyzers as fakes
@@ -58,16 +59,6 @@ def test_worker_count_follows_the_setting():
     assert worker_count(Settings()) == len(os.sched_getaffinity(0)) - 1
 
 
-def test_split_balances_length_and_keeps_order():
-    texts = ["x" * n for n in (5, 100, 7, 60, 40, 1, 30, 0)]
-    groups = split(texts, 2)
-    assert sorted(i for group in groups for i in group) == list(range(len(texts)))
-    assert all(group == sorted(group) for group in groups)
-    loads = [sum(len(texts[i]) for i in group) for group in groups]
-    assert abs(loads[0] - loads[1]) <= 100 - 60
-    assert split([], 3) == [[], [], []]
-
-
 @pytest.mark.slow
 def test_spans_round_trip_to_the_same_selection(analyzer):
     params = AnalysisParams.for_policy(PIIPolicy())
@@ -77,14 +68,38 @@ def test_spans_round_trip_to_the_same_selection(analyzer):
     assert all(isinstance(span[0], str) and TEXT not in repr(span) for span in to_spans(results))
 
 
-def test_worker_share_is_merged_back_in_order(make_pool):
-    pool = make_pool(fakes.FirstWord)
+def test_pieces_come_back_in_order_from_whichever_side_did_them(make_pool):
+    """The worker tags first words, the caller's analyzer finds nothing: each piece of two
+    texts is whole on one side, the caller took back only the tail of the queue, and the
+    merged results are in the original order."""
+    pool = make_pool(fakes.FirstWord, piece=2)
     assert pool.start(wait=True) and len(pool.worker_pids) == 1
     texts = [f"w{i} " + "x" * (i * 7 % 23) for i in range(20)]
-    results = Scrubber(PIIPolicy(default_action="tag"), analyzer=fakes.NoPII(), pool=pool).scrub_many(texts)
-    _, theirs = split(texts, 2)
-    assert theirs and [r.text.startswith("<PERSON>") for r in results] == [i in theirs for i in range(20)]
-    assert all(r.text.endswith(t.partition(" ")[2]) for r, t in zip(results, texts))
+    pending = pool.submit(texts, AnalysisParams((), 0.0))
+
+    def slow_local(part):
+        time.sleep(0.2)  # the worker keeps going meanwhile
+        return [[] for _ in part]
+
+    results = pending.result(slow_local)
+    by_worker = [bool(r) for r in results]
+    assert by_worker[0] and not by_worker[-1], "the worker starts at the front, the caller takes the tail"
+    assert by_worker == sorted(by_worker, reverse=True), "the caller only steals from the end"
+    assert all(by_worker[i] == by_worker[i + 1] for i in range(0, 20, 2)), "pieces stay whole"
+    assert all(r[0].end == t.index(" ") for r, t in zip(results, texts) if r)
+
+
+def test_a_job_queued_ahead_is_done_by_the_worker_meanwhile(make_pool):
+    pool = make_pool(fakes.FirstWord)
+    scrubber = Scrubber(PIIPolicy(default_action="tag"), analyzer=fakes.NoPII(), pool=pool)
+    assert scrubber.warm_up()
+    texts = [f"w{i} text" for i in range(24)]
+    job = scrubber.begin(texts)
+    time.sleep(1.0)  # the caller does something else; the worker analyses all three pieces
+    assert [r.text for r in job.finish()] == ["<PERSON> text"] * 24
+    abandoned = scrubber.begin(texts)
+    abandoned.cancel()  # what no worker started is withdrawn; the pool stays usable
+    assert len(scrubber.scrub_many(texts)) == 24
 
 
 def test_small_batches_and_unready_pools_stay_in_process(make_pool):
@@ -127,6 +142,7 @@ def test_a_killed_worker_fails_the_batch_closed_and_the_pool_restarts(make_pool)
     assert scrubber.warm_up()
     [pid] = pool.worker_pids
     os.kill(pid, signal.SIGKILL)
+    time.sleep(1.0)  # the executor notices the death
     texts = [f"Maria Gonzalez {i}" for i in range(20)]
     with pytest.raises(ScrubbingError, match="not sent"):
         scrubber.scrub_many(texts)
