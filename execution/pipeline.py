@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from dataclasses import dataclass, field
 
 from config.errors import InputError, PromptForgeError, ProviderError
@@ -35,6 +37,7 @@ from security.pii.scrubber import ScrubJob
 from storage.records import MetricValue, RunRecord, StageTiming
 
 Progress = Callable[[int, int], None]
+LOOKAHEAD = 2  # chunks whose input scrubbing starts while the current one completes
 
 
 @dataclass
@@ -300,28 +303,27 @@ class Pipeline:
         declared = set(template.variables)
         ignored = sorted({k for row in rows for k in row if k not in declared and not k.startswith("_")})
 
-        def prepare(offset: int) -> _Preparing | None:
-            if offset >= len(rows):
-                return None
+        def prepare(offset: int) -> _Preparing:
             chunk = [
                 (offset + i, {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
                 for i, row in enumerate(rows[offset : offset + chunk_size])
             ]
             return self._prepare(chunk, template, failures=skipped)
 
-        # one chunk ahead: its input scrubbing runs in the PII workers while this one
+        # chunks ahead: their input scrubbing runs in the PII workers while this one
         # goes to the model, is scrubbed, scored and recorded here
-        ahead = prepare(0)
+        offsets = iter(range(0, len(rows), chunk_size))
+        ahead = deque(prepare(offset) for offset in islice(offsets, LOOKAHEAD + 1))
         try:
-            for offset in range(0, len(rows), chunk_size):
-                prepared = ahead.finish() if ahead is not None else []
-                ahead = prepare(offset + chunk_size)
+            for done in range(chunk_size, len(rows) + chunk_size, chunk_size):
+                prepared = ahead.popleft().finish()
+                ahead.extend(prepare(offset) for offset in islice(offsets, 1))
                 results.extend(self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency))
                 if progress:
-                    progress(min(offset + chunk_size, total), total)
+                    progress(min(done, total), total)
         finally:
-            if ahead is not None:
-                ahead.cancel()
+            for preparing in ahead:
+                preparing.cancel()
         self.store.flush()
         summary = BatchSummary(batch_id, total, results, skipped, time.perf_counter() - started, ignored)
         self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.primary.display, **summary.counts()})

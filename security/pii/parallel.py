@@ -5,9 +5,9 @@ back spans (type, offsets, score, recognizer). Selection, replacement, policies 
 pseudonym maps stay in this process. Workers are spawned, never forked (the parent
 runs threads), and build their own analyzer on the same model and recognizers.
 
-A batch is queued in small pieces; when the caller needs the results it analyses,
-from the end of the queue, every piece no worker has started, then waits for the
-rest. So the split follows what each side really achieves, and a batch queued ahead
+A batch is cut into small pieces; each worker is fed one piece at a time from the
+front, and when the caller needs the results it analyses, from the end, every piece
+not yet sent, then waits for the workers' last ones. So the split follows what each side really achieves, and a batch queued ahead
 (``submit``) keeps a worker busy while the caller does other work.
 
 A pool starts lazily on its first large batch (or ``start``) and never makes a
@@ -21,6 +21,7 @@ import atexit
 import logging
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
@@ -72,11 +73,11 @@ def _analyze_spans(texts: list[str], params: AnalysisParams) -> list[list[Span]]
 
 
 class AnalysisPool:
-    """``workers`` spawned processes, each analysing with ``factory()``. A batch is queued
-    in pieces of ``piece`` texts; the caller's thread takes back from the end of the queue
-    whatever no worker has started when it needs the results (work stealing), so neither
-    side idles whatever the two achieve, and work queued ahead (the next chunk of a batch)
-    runs in a worker while the caller does something else."""
+    """``workers`` spawned processes, each analysing with ``factory()``. A batch is cut
+    in pieces of ``piece`` texts; workers take them from the front one at a time, the
+    caller's thread takes back from the end whatever is left when it needs the results
+    (work stealing), so neither side idles whatever the two achieve, and a batch
+    submitted ahead (the next chunk) runs in a worker while the caller does other work."""
 
     def __init__(
         self,
@@ -138,15 +139,11 @@ class AnalysisPool:
             self._note(self._unavailable or "the workers are starting")
         else:
             executor = self._ready_executor()
-        pieces = [list(range(i, min(i + self.piece, len(texts)))) for i in range(0, len(texts), self.piece)]
-        futures: list[Future[list[list[Span]]]] = []
-        if executor is not None:
-            try:
-                futures = [executor.submit(_analyze_spans, [texts[i] for i in piece], params) for piece in pieces]
-            except BrokenProcessPool:
-                self._discard(executor, _BROKEN)
-                raise
-        return Pending(self, executor, texts, pieces, futures)
+        try:
+            return Pending(self, executor, texts, params)
+        except BrokenProcessPool:
+            self._discard(executor, _BROKEN)
+            raise
 
     def analyze(
         self, texts: Sequence[str], params: AnalysisParams, local: Local
@@ -193,31 +190,59 @@ class AnalysisPool:
 
 
 class Pending:
-    """A batch queued with ``AnalysisPool.submit``: pieces of it are with the workers."""
+    """A batch queued with ``AnalysisPool.submit``. Its pieces wait here, not in the
+    executor: each worker holds one piece at a time and is sent the next from the front
+    as it finishes, so whatever the caller takes back from the end is really untouched,
+    and a caller that runs out of pieces waits for one piece per worker at most."""
 
     def __init__(
         self,
         pool: AnalysisPool,
         executor: ProcessPoolExecutor | None,
         texts: Sequence[str],
-        pieces: list[list[int]],
-        futures: list[Future[list[list[Span]]]],
+        params: AnalysisParams,
     ) -> None:
-        self._pool, self._executor = pool, executor
-        self._texts, self._pieces, self._futures = texts, pieces, futures
+        self._pool, self._executor, self._texts, self._params = pool, executor, texts, params
+        self._lock = threading.Lock()
+        self._unclaimed = deque(range(i, min(i + pool.piece, len(texts))) for i in range(0, len(texts), pool.piece))
+        self._sent: list[tuple[range, Future[list[list[Span]]]]] = []
+        self._stopped = executor is None
+        for _ in range(pool.workers):
+            self._send(first=True)
+
+    def _send(self, _done: Future | None = None, first: bool = False) -> None:
+        """Send the front piece to the workers (also the callback of each finished piece,
+        run in the executor's thread). A pool broken meanwhile leaves the rest here."""
+        with self._lock:
+            if self._stopped or not self._unclaimed:
+                return
+            piece = self._unclaimed.popleft()
+            try:
+                future = self._executor.submit(_analyze_spans, [self._texts[i] for i in piece], self._params)
+            except BrokenProcessPool:
+                self._unclaimed.appendleft(piece)
+                self._stopped = True
+                if first:
+                    raise
+                return
+            self._sent.append((piece, future))
+        future.add_done_callback(self._send)  # outside the lock: a done future calls back at once
 
     def result(self, local: Local) -> list[list[RecognizerResult]]:
-        """Analyzer results per text, in order. Takes back, last first, each piece no
-        worker has started and analyses it with ``local``; then waits for the rest."""
-        if not self._futures:
+        """Analyzer results per text, in order. Takes back, last first, each piece the
+        workers have not been sent and analyses it with ``local``; then waits for theirs."""
+        if self._executor is None:
             return local(self._texts)
         results: dict[int, list[RecognizerResult]] = {}
-        queued = list(zip(self._pieces, self._futures))
         try:
-            while queued and queued[-1][1].cancel():
-                piece, _ = queued.pop()
+            while True:
+                with self._lock:
+                    if not self._unclaimed:
+                        self._stopped = True
+                        break
+                    piece = self._unclaimed.pop()
                 results.update(zip(piece, local([self._texts[i] for i in piece])))
-            for piece, future in queued:
+            for piece, future in self._sent:
                 results.update(zip(piece, map(from_spans, future.result())))
         except BrokenProcessPool:
             self._pool._discard(self._executor, _BROKEN)
@@ -227,8 +252,11 @@ class Pending:
         return [results[i] for i in range(len(self._texts))]
 
     def cancel(self) -> None:
-        """Withdraw the pieces no worker has started (a batch abandoned half-way)."""
-        for future in self._futures:
+        """Stop sending pieces (a batch abandoned half-way); what a worker holds finishes."""
+        with self._lock:
+            self._stopped = True
+            sent = list(self._sent)
+        for _, future in sent:
             future.cancel()
 
 
