@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="launch.py", description="PromptForge: a governed prompt workbench.")
-    parser.set_defaults(handler=cmd_serve, host="localhost", port=8501, no_demo=False)
+    parser.set_defaults(handler=cmd_serve, host="localhost", port=8501, no_demo=False, single_user=False)
     sub = parser.add_subparsers(dest="command")
 
     serve = sub.add_parser("serve", help="serve the app (the default)")
@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--host", default="localhost", help="address to bind (default localhost)")
         p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
         p.add_argument("--no-demo", action="store_true", help="do not create the demo workspace on first start")
+        p.add_argument(
+            "--single-user", action="store_true",
+            help="no login: a local session with every role, marked single-user in every audit event",
+        )
     serve.set_defaults(handler=cmd_serve)
 
     check = sub.add_parser("check", help="scrub PII and screen for injection; reads JSON lines {\"text\": ...}")
@@ -80,8 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--force", action="store_true", help="seed even if prompts exist")
     seed.set_defaults(handler=cmd_seed_demo)
 
+    from storage.audit_cli import add_parser as add_verify_audit
+
+    add_verify_audit(sub)
+
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline"], help="which benchmark")
+    bench.add_argument("name", choices=["pipeline", "audit"], help="which benchmark")
     bench.add_argument("--n", type=int, default=500, help="number of prompts (pipeline)")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -93,7 +101,10 @@ def _parser() -> argparse.ArgumentParser:
 def cmd_serve(args) -> int:
     from execution.serve import serve
 
-    return serve(get_settings(), host=args.host, port=args.port, demo=not args.no_demo)
+    settings = get_settings()
+    if args.single_user:
+        settings = settings.model_copy(update={"single_user": True})
+    return serve(settings, host=args.host, port=args.port, demo=not args.no_demo)
 
 
 def cmd_check(args) -> int:

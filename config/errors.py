@@ -60,3 +60,15 @@ class StorageError(PromptForgeError):
 
 class NotFoundError(PromptForgeError):
     """A prompt, label, record or dataset that was asked for does not exist."""
+
+
+class PermissionDenied(PromptForgeError):
+    """The acting principal's roles do not allow the operation."""
+
+    exit_code = 3
+
+
+class AuthenticationError(PromptForgeError):
+    """A login failed: wrong credentials, a locked or disabled account, an expired session."""
+
+    exit_code = 3

@@ -69,6 +69,22 @@ class InjectionPolicy(BaseModel):
     screen_variables: bool = True
 
 
+class AuthPolicy(BaseModel):
+    """Accounts, sessions and single sign-on."""
+
+    # a session ends after this long without activity, and after max_session_hours in any case
+    idle_timeout_minutes: int = 30
+    max_session_hours: int = 12
+    # failed logins in a row that lock an account, and for how long
+    lockout_attempts: int = 5
+    lockout_minutes: int = 15
+    min_password_length: int = 12
+    # single sign-on (Streamlit's OpenID Connect login, configured under [auth] in
+    # .streamlit/secrets.toml): the claim holding the user's groups, and group -> roles
+    sso_groups_claim: str = "groups"
+    sso_group_roles: dict[str, list[str]] = Field(default_factory=dict)
+
+
 class _SecretsTomlSource(PydanticBaseSettingsSource):
     """Reads ``.streamlit/secrets.toml``: flat keys or a ``[promptforge]`` table."""
 
@@ -149,6 +165,16 @@ class Settings(BaseSettings):
 
     # the actor recorded for CLI runs; default: the operating-system user
     actor: str | None = None
+    # on PostgreSQL, command-line subcommands act as this PromptForge account
+    cli_account: str | None = None
+
+    # identity and the audit trail
+    auth: AuthPolicy = Field(default_factory=AuthPolicy)
+    # a local session without login (--single-user); every audit event says so
+    single_user: bool = False
+    # HMAC key for audit hashes, kept outside the database: the key itself, or a file holding it
+    audit_hmac_key: SecretStr | None = None
+    audit_hmac_key_file: Path | None = None
 
     # public labelled data for benchmarks (never copied into the project)
     eval_data_dir: Path = PROJECT_ROOT.parent / "shared" / "eval-data"

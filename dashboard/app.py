@@ -19,21 +19,51 @@ from dashboard import services  # noqa: E402
 
 st.set_page_config(page_title="PromptForge", page_icon=":material/shield:", layout="wide")
 
+from dashboard import auth  # noqa: E402
+from security.identity import Permission  # noqa: E402
+
 PAGES = ROOT / "pages"
+
+
+def _page(file: str, title: str, icon: str):
+    return st.Page(PAGES / file, title=title, icon=f":material/{icon}:", url_path=file.removesuffix(".py"))
+
+
 # Sections grow with the product: Build (prompts, playground), Evaluate
 # (evaluations, A/B comparison), Govern (review, audit, exports), System.
-navigation = {
+SECTIONS = {
     "Workbench": [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", url_path="overview", default=True),
-        st.Page(PAGES / "playground.py", title="Playground", icon=":material/science:", url_path="playground"),
+        (Permission.READ_RUNS, "overview.py", "Overview", "home"),
+        (Permission.RUN_PROMPTS, "playground.py", "Playground", "science"),
+    ],
+    "Govern": [
+        (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),
     ],
     "System": [
-        st.Page(PAGES / "health.py", title="Health", icon=":material/monitor_heart:", url_path="health"),
+        (Permission.MANAGE_USERS, "admin.py", "Admin", "manage_accounts"),
+        (None, "health.py", "Health", "monitor_heart"),
+        (None, "account.py", "Your account", "person"),
     ],
 }
 
+session = auth.current_session()
+if session is None:
+    navigation = [_page("login.py", "Sign in", "login")]
+elif session.must_change_password:
+    navigation = [_page("account.py", "Your account", "person")]
+else:
+    who = session.principal
+    allowed = {
+        section: [_page(*page) for permission, *page in pages if permission is None or who.can(permission)]
+        for section, pages in SECTIONS.items()
+    }
+    navigation = {section: pages for section, pages in allowed.items() if pages}
+
 page = st.navigation(navigation)
-with st.sidebar:
-    st.caption(f"Signed in as **{services.actor()}** (single-user mode)")
-    st.caption(f"Database: `{services.settings().display_database_url()}`")
+if session is not None:
+    with st.sidebar:
+        who = session.principal
+        mode = " (single-user mode: no login)" if who.kind == "single-user" else ""
+        st.caption(f"Signed in as **{who.name}**{mode}  \nRoles: " + ", ".join(sorted(r.value for r in who.roles)))
+        st.caption(f"Database: `{services.settings().display_database_url()}`")
 page.run()

@@ -6,8 +6,6 @@ SDK calls and no regexes. Heavy parts (spaCy, TruLens) load on first use.
 
 from __future__ import annotations
 
-import getpass
-
 import streamlit as st
 
 from config.offline import apply_offline_env
@@ -26,20 +24,36 @@ def settings() -> Settings:
     return cfg
 
 
-def actor() -> str:
-    """Who acts in this browser session. Until accounts exist (next issue) the app
-    runs as a single local user, and every audit event says so."""
-    return f"single-user:{getpass.getuser()}"
-
-
 @st.cache_resource(show_spinner="Loading the governed pipeline (spaCy, Presidio, TruLens)…")
-def pipeline():
+def _pipeline():
     from execution.pipeline import Pipeline
+    from security.identity import Principal
     from security.pii import get_scrubber
 
     # start the second-core PII worker in the background so the first batch can use it
     get_scrubber(settings()).warm_up(wait=False)
-    return Pipeline(settings(), actor=actor())
+    return Pipeline(settings(), principal=Principal("nobody", frozenset()))  # shared; acts for no one
+
+
+def pipeline(principal):
+    """The shared pipeline acting for ``principal`` (it checks their permissions itself)."""
+    return _pipeline().acting_as(principal)
+
+
+@st.cache_resource(show_spinner=False)
+def audit_log():
+    from storage.audit import audit_log as build
+
+    return build(settings())
+
+
+@st.cache_resource(show_spinner=False)
+def accounts():
+    from security.identity.accounts import AccountService
+    from storage import make_engine
+    from storage.users import UserTable
+
+    return AccountService(UserTable(make_engine(settings())), audit_log(), settings().auth)
 
 
 @st.cache_resource(show_spinner="Opening the database…")
@@ -56,10 +70,10 @@ def template(source: str):
     return PromptTemplate(source, RenderLimits.from_settings(settings()))
 
 
-def prompts():
+def prompts(principal):
     from storage import PromptStore
 
-    return PromptStore(store())
+    return PromptStore(store(), principal, audit_log())
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -15,6 +15,7 @@ rows already done.
 
 from __future__ import annotations
 
+import copy
 import time
 import uuid
 from collections import deque
@@ -31,6 +32,7 @@ from execution.datasets import RowFailure
 from execution.prompt_ref import PromptRef
 from execution.providers import ChatProvider, ChatResult
 from execution.templates import PromptTemplate, RenderLimits
+from security.identity import Permission, Principal
 from security.injection import Screener, Verdict
 from security.pii import PseudonymMap, Scrubber, ScrubResult
 from security.pii.scrubber import ScrubJob
@@ -195,7 +197,7 @@ class Pipeline:
         store=None,
         audit=None,
         metrics: list[str] | None = None,
-        actor: str = "local",
+        principal: Principal,
     ) -> None:
         self.settings = settings
         self._scrubber = scrubber
@@ -203,7 +205,7 @@ class Pipeline:
         self._store = store
         self._audit = audit
         self._metrics = build_metrics(list(metrics) if metrics is not None else list(DEFAULT_METRICS))
-        self.actor = actor
+        self.principal = principal
         self._providers: dict[tuple[str, ...], ChatProvider] = {}
         self.limits = RenderLimits.from_settings(settings)
 
@@ -246,6 +248,16 @@ class Pipeline:
             self._providers[chain] = ChatProvider(list(chain), self.settings)
         return self._providers[chain]
 
+    @property
+    def actor(self) -> str:
+        return self.principal.actor
+
+    def acting_as(self, principal: Principal) -> Pipeline:
+        """This pipeline (same scrubber, store, providers) acting for ``principal``."""
+        other = copy.copy(self)
+        other.principal = principal
+        return other
+
     def template(self, source: str) -> PromptTemplate:
         return PromptTemplate(source, self.limits)
 
@@ -262,6 +274,7 @@ class Pipeline:
         """One governed run. Raises ``PromptForgeError`` for input that never reached
         the model (nothing recorded but an audit event); model failures come back as a
         recorded result with ``status == "error"``."""
+        self.principal.require(Permission.RUN_PROMPTS, "run prompts")
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)  # unknown provider / missing key fail before any work
         self.store  # noqa: B018 - an unusable database fails before any model call is paid for
@@ -288,6 +301,7 @@ class Pipeline:
     ) -> BatchSummary:
         """Governed runs over variable rows. A bad row is reported and skipped; every
         chunk is recorded before the next starts, so a failure loses nothing done."""
+        self.principal.require(Permission.RUN_PROMPTS, "run prompts")
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)
         self.store  # noqa: B018 - an unusable database fails before any model call is paid for

@@ -6,6 +6,7 @@ the first page is served without waiting for spaCy or TruLens to load.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -26,8 +27,16 @@ def serve(settings: Settings, host: str = "localhost", port: int = 8501, demo: b
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]
+    env = dict(os.environ)
+    if settings.single_user:
+        env["PROMPTFORGE_SINGLE_USER"] = "true"
+        print("PromptForge: single-user mode: no login; audit events are marked single-user.", flush=True)
+    else:
+        from security.identity.bootstrap import first_start
+
+        first_start(settings, demo=demo, out=lambda text: print(text, flush=True))
     print(f"PromptForge: serving on http://{host}:{port}  (database: {settings.display_database_url()})", flush=True)
-    app = subprocess.Popen(cmd, cwd=ROOT)
+    app = subprocess.Popen(cmd, cwd=ROOT, env=env)
     # stopping the launcher (SIGTERM from a supervisor, a test or a benchmark) stops the server too
     signal.signal(signal.SIGTERM, lambda *_: app.terminate())
     if demo:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from config.errors import PromptForgeError
-from dashboard import services
+from dashboard import auth, services
 from dashboard.charts import runs_by_status_chart
 from dashboard.widgets import show_error
+from security.identity import Permission
 
+who = auth.require(Permission.READ_RUNS)
 st.title("Overview")
 st.caption("Every run below went through the governed pipeline: scrubbed, screened, evaluated and recorded.")
 
@@ -26,7 +28,7 @@ elif demo.get("state") == "ready":
 
 try:
     overview = services.store().overview()
-    prompts = services.prompts().list_prompts()
+    prompts = services.prompts(who).list_prompts()
 except PromptForgeError as exc:
     show_error(exc)
     st.stop()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from config.errors import PromptForgeError
-from dashboard import services
+from dashboard import auth, services
 from dashboard.trace import render_trace
 from dashboard.widgets import show_error
 from execution.prompt_ref import PromptRef
+from security.identity import Permission
 
 EXAMPLE_TEMPLATE = (
     "Summarise this customer message for a relationship manager in two sentences, "
@@ -20,6 +21,7 @@ EXAMPLE_VALUES = {
 }
 CUSTOM = "Other (type a provider spec)…"
 
+who = auth.require(Permission.RUN_PROMPTS)
 st.title("Playground")
 st.caption(
     "Run one prompt through the governed pipeline: render → scrub PII → screen for injection → "
@@ -35,7 +37,7 @@ with left:
     prompt_ref = None
     try:
         if source == "Registered prompt":
-            catalogue = services.prompts().list_prompts()
+            catalogue = services.prompts(who).list_prompts()
             if not catalogue:
                 st.info("No registered prompts yet. Paste a template instead.")
                 st.stop()
@@ -45,7 +47,7 @@ with left:
             summary = by_slug[slug]
             choices = [*sorted(summary.labels), *[f"v{n}" for n in range(summary.versions, 0, -1)]]
             selector = ver.selectbox("Version or label", choices, key="pg_version")
-            version = services.prompts().resolve(f"{slug}@{selector}")
+            version = services.prompts(who).resolve(f"{slug}@{selector}")
             st.caption(
                 (summary.description or slug)
                 + f" · v{version.version}"
@@ -78,7 +80,7 @@ with left:
     if submitted:
         with st.spinner("Scrubbing, screening and calling the model…"):
             try:
-                result = services.pipeline().run(template, values, prompt=prompt_ref, provider=provider or None)
+                result = services.pipeline(who).run(template, values, prompt=prompt_ref, provider=provider or None)
                 st.session_state["pg_result"] = result.to_dict()
             except PromptForgeError as exc:
                 st.session_state.pop("pg_result", None)

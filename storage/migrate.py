@@ -25,3 +25,14 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the ``pf_`` tables to ``revision``."""
     with storage_errors(engine), engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
+
+
+_upgraded: set[str] = set()
+
+
+def ensure(engine: sa.Engine) -> None:
+    """``upgrade`` once per engine in this process (services that do not open TruLens)."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _upgraded:
+        upgrade(engine)
+        _upgraded.add(key)

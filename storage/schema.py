@@ -74,3 +74,19 @@ audit_events = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Index("ix_pf_audit_events_action", "action"),
 )
+
+users = sa.Table(
+    "pf_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("roles", sa.JSON, nullable=False),  # list of role names
+    sa.Column("password_hash", sa.String(255), nullable=True),  # Argon2id; never the password
+    sa.Column("must_change_password", sa.Boolean, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.DateTime, nullable=True),  # naive UTC
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("password_changed_at", sa.DateTime, nullable=True),
+    sa.Column("last_login_at", sa.DateTime, nullable=True),
+)

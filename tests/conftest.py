@@ -13,6 +13,10 @@ pytest_plugins = ["tests.fakes.llm_server"]  # the `llm_server` fixture: a fake 
 # Offline guarantees for every test process (the app sets the same in launch.py).
 apply_offline_env()
 
+from security.identity import Principal, Role  # noqa: E402
+
+ANALYST = Principal("tester", frozenset({Role.ANALYST}))
+
 
 @pytest.fixture
 def tmp_settings(tmp_path: Path):
@@ -39,7 +43,8 @@ def make_pipeline(tmp_settings, scrubber):
     built = []
 
     def make(settings=None, **kwargs):
-        pipeline = Pipeline(settings or tmp_settings, scrubber=kwargs.pop("scrubber", scrubber), actor="tester", **kwargs)
+        kwargs.setdefault("principal", ANALYST)
+        pipeline = Pipeline(settings or tmp_settings, scrubber=kwargs.pop("scrubber", scrubber), **kwargs)
         built.append(pipeline)
         return pipeline
 

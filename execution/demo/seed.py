@@ -10,9 +10,10 @@ from pathlib import Path
 from config.settings import Settings
 from execution.datasets import load_rows
 from execution.prompt_ref import PromptRef
+from security.identity import Principal, Role
 
 HERE = Path(__file__).resolve().parent
-DEMO_ACTOR = "demo"
+DEMO = Principal("demo", frozenset(Role), "system")  # recorded as system:demo
 LOAN_ROWS = [
     {
         "applicant": "Grace Whitfield",
@@ -50,8 +51,8 @@ def seed_demo(settings: Settings, force: bool = False, log: Callable[[str], None
     from execution.pipeline import Pipeline
     from storage import PromptStore
 
-    pipeline = pipeline or Pipeline(settings, actor=DEMO_ACTOR)
-    prompts = PromptStore(pipeline.store)
+    pipeline = pipeline or Pipeline(settings, principal=DEMO)
+    prompts = PromptStore(pipeline.store, pipeline.principal, pipeline.audit)
     if prompts.list_prompts() and not force:
         return {"skipped": "the database already has prompts"}
     _set_status(settings, state="seeding")

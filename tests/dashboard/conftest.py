@@ -12,6 +12,7 @@ def app_env(tmp_path, monkeypatch):
     from config.settings import get_settings
 
     monkeypatch.setenv("PROMPTFORGE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PROMPTFORGE_SINGLE_USER", "true")  # pages alone; the login gate has its own tests
     monkeypatch.setenv("PROMPTFORGE_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
     get_settings.cache_clear()
     st.cache_resource.clear()

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import ANALYST
+
 PAGES = Path(__file__).resolve().parents[2] / "pages"
 
 
@@ -16,7 +18,7 @@ def test_overview_counts_and_lists_recorded_runs(app_env):
     from execution.pipeline import Pipeline
     from execution.prompt_ref import PromptRef
 
-    pipeline = Pipeline(get_settings(), actor="tester")
+    pipeline = Pipeline(get_settings(), principal=ANALYST)
     template = pipeline.template("Reply to {{ msg }}")
     pipeline.run_batch(template, [{"msg": "call 212-555-0143"}, {"msg": "hello"}], prompt=PromptRef("greet", "v1"))
 

@@ -1,0 +1,47 @@
+"""Who acts: a signed-in user, an SSO identity, the single local user, or the OS user of the CLI."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass
+from typing import Literal
+
+from config.errors import PermissionDenied
+from security.identity.roles import Permission, Role, permissions_of
+
+Kind = Literal["user", "sso", "single-user", "os", "cli", "system"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    name: str
+    roles: frozenset[Role]
+    kind: Kind = "user"
+
+    @property
+    def actor(self) -> str:
+        """How audit events and records name this principal: ``user:alice`` (signed in),
+        ``sso:alice@bank.example``, ``single-user:bob`` (no login), ``os:root`` (command
+        line on SQLite), ``cli:alice`` (command line as a named account on PostgreSQL),
+        ``system:demo`` (the demo seed)."""
+        return f"{self.kind}:{self.name}"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in permissions_of(self.roles)
+
+    def require(self, permission: Permission, doing: str | None = None) -> None:
+        """Raise ``PermissionDenied`` unless one of the roles grants ``permission``."""
+        if not self.can(permission):
+            roles = ", ".join(sorted(r.value for r in self.roles)) or "no role"
+            granting = sorted(r.value for r in Role if permission in permissions_of([r]))
+            raise PermissionDenied(
+                f"{self.name} ({roles}) may not {doing or permission.value.replace('_', ' ')}.",
+                "Ask an administrator for one of these roles: " + ", ".join(granting) + ".",
+            )
+
+    @classmethod
+    def local(cls, kind: Literal["single-user", "os"], name: str | None = None) -> Principal:
+        """The person at this machine: every role (whoever runs it can read the database
+        file anyway); audit events say ``single-user:`` or ``os:`` so nobody mistakes it
+        for a verified account."""
+        return cls(name or getpass.getuser(), frozenset(Role), kind)

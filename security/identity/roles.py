@@ -1,0 +1,61 @@
+"""The six roles and the one table of what each may do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from config.errors import InputError
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"  # author prompts, run, evaluate
+    REVIEWER = "reviewer"  # annotate
+    APPROVER = "approver"  # approve production label moves
+    PRODUCT = "product"  # compare versions, decide
+    AUDITOR = "auditor"  # read everything, export, verify the audit trail
+    ADMIN = "admin"  # users, settings
+
+
+class Permission(StrEnum):
+    READ_RUNS = "read_runs"  # see runs, traces, prompts and the overview
+    AUTHOR_PROMPTS = "author_prompts"  # create prompts and versions, move non-production labels
+    RUN_PROMPTS = "run_prompts"  # playground runs and batches
+    EVALUATE = "evaluate"  # start evaluation runs, edit metric sets
+    REQUEST_LABEL_MOVE = "request_label_move"  # ask for a production label move
+    APPROVE_LABEL_MOVE = "approve_label_move"  # approve or reject one
+    ANNOTATE = "annotate"  # reviewer feedback on records
+    COMPARE = "compare"  # A/B comparisons and decisions
+    EXPORT = "export"  # compliance exports
+    READ_AUDIT = "read_audit"  # search the audit trail
+    VERIFY_AUDIT = "verify_audit"  # replay the chain, export its head
+    MANAGE_USERS = "manage_users"  # create users, set roles, unlock, reset passwords
+    MANAGE_SETTINGS = "manage_settings"
+
+
+P = Permission
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.ANALYST: frozenset({P.READ_RUNS, P.AUTHOR_PROMPTS, P.RUN_PROMPTS, P.EVALUATE, P.REQUEST_LABEL_MOVE}),
+    Role.REVIEWER: frozenset({P.READ_RUNS, P.ANNOTATE}),
+    Role.APPROVER: frozenset({P.READ_RUNS, P.APPROVE_LABEL_MOVE}),
+    Role.PRODUCT: frozenset({P.READ_RUNS, P.COMPARE}),
+    Role.AUDITOR: frozenset({P.READ_RUNS, P.READ_AUDIT, P.VERIFY_AUDIT, P.EXPORT}),
+    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS}),
+}
+
+
+def parse_roles(names: Iterable[str]) -> frozenset[Role]:
+    """Role names (case-insensitive) to roles; an unknown name is an error that lists the valid ones."""
+    roles = set()
+    for name in names:
+        try:
+            roles.add(Role(name.strip().lower()))
+        except ValueError:
+            raise InputError(
+                f"Unknown role {name!r}.", "Use one of: " + ", ".join(r.value for r in Role) + "."
+            ) from None
+    return frozenset(roles)
+
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    return frozenset(p for role in roles for p in GRANTS[role])

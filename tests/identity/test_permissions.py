@@ -1,0 +1,113 @@
+"""Who may do what: every role against every service operation, on the real services.
+
+The expected table is written out here, independently of ``security.identity.roles``:
+a change to the grants that is not also made here fails this test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+import pytest
+
+from config.errors import PermissionDenied
+from security.identity import Principal, Role
+
+A, RV, AP, PR, AU, AD = Role.ANALYST, Role.REVIEWER, Role.APPROVER, Role.PRODUCT, Role.AUDITOR, Role.ADMIN
+READERS = {A, RV, AP, PR, AU}
+
+# operation -> roles that may do it
+EXPECTED: dict[str, set[Role]] = {
+    "run a prompt": {A},
+    "run a batch": {A},
+    "create a prompt": {A},
+    "add a prompt version": {A},
+    "move a staging label": {A},
+    "move the production label": {AP},
+    "list prompts": READERS,
+    "resolve a prompt": READERS,
+    "list accounts": {AD},
+    "create a user": {AD},
+    "change roles": {AD},
+    "disable a user": {AD},
+    "unlock a user": {AD},
+    "reset a password": {AD},
+    "search the audit trail": {AU},
+    "verify the audit trail": {AU},
+    "export the audit head": {AU},
+    "check an audit head": {AU},
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory, scrubber):
+    """One database with a prompt, a user and the services, shared by every case."""
+    from config.settings import Settings
+    from execution.pipeline import Pipeline
+    from security.identity.bootstrap import account_service
+    from storage.audit import audit_log
+    from storage.prompts import PromptStore
+    from storage.trulens_store import open_store
+
+    tmp = tmp_path_factory.mktemp("perm")
+    settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'pf.db'}")
+    store = open_store(settings)
+    owner = Principal("owner", frozenset(Role), "system")
+    PromptStore(store, owner).create("greeting", "Hello {{ name }}")
+    accounts = account_service(settings)
+    accounts.create_user(owner, "target-user", ["analyst"])
+    ws = {
+        "store": store,
+        "pipeline": Pipeline(settings, scrubber=scrubber, principal=owner),
+        "accounts": accounts,
+        "audit": audit_log(settings),
+    }
+    yield ws
+    store.close()
+
+
+def _operation(name: str, ws: dict, who: Principal) -> None:
+    from security.audit_trail import AuditTrail
+    from storage.audit_search import AuditQuery
+    from storage.prompts import PromptStore
+
+    prompts = PromptStore(ws["store"], who)
+    pipeline = ws["pipeline"].acting_as(who)
+    accounts = ws["accounts"]
+    trail = AuditTrail(ws["audit"], who)
+    template = pipeline.template("Hello {{ name }}")
+    fresh = uuid.uuid4().hex[:8]
+    ops = {
+        "run a prompt": lambda: pipeline.run(template, {"name": "Ann"}),
+        "run a batch": lambda: pipeline.run_batch(template, [{"name": "Ann"}, {"name": "Bo"}]),
+        "create a prompt": lambda: prompts.create(f"p-{fresh}", "Hi {{ x }}"),
+        "add a prompt version": lambda: prompts.add_version("greeting", f"Hello {{{{ name }}}} {fresh}"),
+        "move a staging label": lambda: prompts.set_label("greeting", 1, "staging"),
+        "move the production label": lambda: prompts.set_label("greeting", 1, "production"),
+        "list prompts": prompts.list_prompts,
+        "resolve a prompt": lambda: prompts.resolve("greeting"),
+        "list accounts": lambda: accounts.list_accounts(who),
+        "create a user": lambda: accounts.create_user(who, f"u-{fresh}", ["reviewer"]),
+        "change roles": lambda: accounts.set_roles(who, "target-user", ["analyst", "reviewer"]),
+        "disable a user": lambda: accounts.set_disabled(who, "target-user", False),
+        "unlock a user": lambda: accounts.unlock(who, "target-user"),
+        "reset a password": lambda: accounts.reset_password(who, "target-user"),
+        "search the audit trail": lambda: trail.search(AuditQuery()),
+        "verify the audit trail": trail.verify,
+        "export the audit head": trail.export_head,
+        "check an audit head": lambda: trail.check_head(ws["audit"].head()),
+    }
+    ops[name]()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("operation", "role"), list(itertools.product(EXPECTED, Role)), ids=lambda v: str(v))
+def test_role_against_operation(workspace, operation, role):
+    who = Principal(f"someone-{role.value}", frozenset({role}))
+    if role in EXPECTED[operation]:
+        _operation(operation, workspace, who)
+    else:
+        with pytest.raises(PermissionDenied) as denied:
+            _operation(operation, workspace, who)
+        assert "Ask an administrator" in denied.value.hint
