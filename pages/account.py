@@ -24,6 +24,9 @@ if who.kind == "single-user":
         icon=":material/person:",
     )
     st.stop()
+notice = st.session_state.pop("account_notice", None)
+if notice:
+    st.success(notice, icon=":material/check:")
 if who.kind == "sso":
     st.caption("Your password and groups are managed by your identity provider.")
 else:
@@ -42,8 +45,8 @@ else:
                 try:
                     services.accounts().change_password(who, current, new)
                     session.must_change_password = False
-                    st.success("Password changed.", icon=":material/check:")
-                    st.rerun()
+                    st.session_state["account_notice"] = "Password changed."
+                    st.rerun()  # the navigation opens up once the one-time password is replaced
                 except PromptForgeError as exc:
                     show_error(exc)
 if st.button("Sign out", icon=":material/logout:"):

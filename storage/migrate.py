@@ -30,9 +30,23 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 _upgraded: set[str] = set()
 
 
+TRULENS_VERSION_TABLE = "trulens_alembic_version"
+
+
 def ensure(engine: sa.Engine) -> None:
-    """``upgrade`` once per engine in this process (services that do not open TruLens)."""
+    """``upgrade`` once per engine in this process, for services that do not open TruLens.
+
+    On a new database TruLens's own schema is created first: TruLens takes a SQLite
+    file that has tables but no ``*alembic_version`` table for a legacy database and
+    refuses to open it.
+    """
     key = engine.url.render_as_string(hide_password=False)
-    if key not in _upgraded:
-        upgrade(engine)
-        _upgraded.add(key)
+    if key in _upgraded:
+        return
+    with storage_errors(engine):
+        if TRULENS_VERSION_TABLE not in sa.inspect(engine).get_table_names():
+            from trulens.core.database.migrations import upgrade_db
+
+            upgrade_db(engine, revision="head", prefix="trulens_")
+    upgrade(engine)
+    _upgraded.add(key)

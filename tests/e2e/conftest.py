@@ -61,15 +61,37 @@ def serve_app(data_dir: Path, extra_env: dict[str, str] | None = None, demo: boo
     raise RuntimeError("the app did not start: " + (data_dir / "server.log").read_text()[-2000:])
 
 
-@pytest.fixture
-def served_app(tmp_path):
-    proc, url = serve_app(tmp_path)
-    yield url
+def _stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def served_app(tmp_path):
+    """The app in single-user mode (no login)."""
+    proc, url = serve_app(tmp_path, {"PROMPTFORGE_SINGLE_USER": "true"})
+    yield url
+    _stop(proc)
+
+
+@pytest.fixture
+def served_app_with_accounts(tmp_path):
+    """The app with local accounts and the demo workspace: (URL, {user: password}) read
+    from what ``launch.py`` printed on its first start."""
+    proc, url = serve_app(tmp_path, demo=True)
+    log = tmp_path / "server.log"
+    deadline = time.time() + 30
+    credentials: dict[str, str] = {}
+    while time.time() < deadline and "demo-auditor" not in credentials:
+        credentials = dict(
+            line.split()[:2] for line in log.read_text().splitlines() if line.startswith("    ") and len(line.split()) >= 2
+        )
+        time.sleep(0.2)
+    yield url, credentials
+    _stop(proc)
 
 
 @pytest.fixture
