@@ -237,9 +237,9 @@ class Pipeline:
     @property
     def audit(self):
         if self._audit is None:
-            from storage import AuditLog, make_engine
+            from storage.audit import audit_log
 
-            self._audit = AuditLog(make_engine(self.settings))
+            self._audit = audit_log(self.settings)
         return self._audit
 
     def provider(self, spec: str | None) -> ChatProvider:

@@ -46,6 +46,12 @@ if secret:
     )
 
 now = utcnow()
+if not users:
+    st.info(
+        "No accounts yet. Without `--single-user`, the first start creates an administrator; "
+        "accounts you add here are used once the app runs with login.",
+        icon=":material/group_add:",
+    )
 table = pd.DataFrame(
     [
         {
@@ -59,7 +65,8 @@ table = pd.DataFrame(
         for u in users
     ]
 )
-st.dataframe(table, hide_index=True, width="stretch")
+if users:
+    st.dataframe(table, hide_index=True, width="stretch")
 
 create, manage = st.columns(2, gap="large")
 with create, st.form("admin_create", border=True, clear_on_submit=True):
@@ -77,7 +84,7 @@ with create, st.form("admin_create", border=True, clear_on_submit=True):
 with manage, st.container(border=True):
     st.markdown("**Change a user**")
     by_name = {u.username: u for u in users}
-    picked = st.selectbox("User", list(by_name), key="admin_pick")
+    picked = st.selectbox("User", list(by_name), key="admin_pick", placeholder="No accounts yet")
     if picked:
         user = by_name[picked]
         new_roles = st.multiselect("Roles", ROLE_NAMES, default=sorted(r.value for r in user.roles), key=f"admin_roles_{picked}")
