@@ -90,3 +90,20 @@ users = sa.Table(
     sa.Column("password_changed_at", sa.DateTime, nullable=True),
     sa.Column("last_login_at", sa.DateTime, nullable=True),
 )
+
+label_requests = sa.Table(
+    "pf_label_requests",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("slug", sa.String(100), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("label", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested_by", sa.String(255), nullable=False),
+    sa.Column("requested_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | rejected
+    sa.Column("decided_by", sa.String(255), nullable=True),
+    sa.Column("decided_at", sa.DateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_pf_label_requests_status", "status"),
+)

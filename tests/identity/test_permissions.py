@@ -25,6 +25,10 @@ EXPECTED: dict[str, set[Role]] = {
     "add a prompt version": {A},
     "move a staging label": {A},
     "move the production label": {AP},
+    "request a production label move": {A},
+    "approve a label move": {AP},
+    "reject a label move": {AP},
+    "list label requests": READERS,
     "list prompts": READERS,
     "resolve a prompt": READERS,
     "list accounts": {AD},
@@ -70,9 +74,16 @@ def workspace(tmp_path_factory, scrubber):
 def _operation(name: str, ws: dict, who: Principal) -> None:
     from security.audit_trail import AuditTrail
     from storage.audit_search import AuditQuery
+    from storage.label_moves import LabelMoves
     from storage.prompts import PromptStore
 
     prompts = PromptStore(ws["store"], who)
+    moves = LabelMoves(prompts, ws["audit"])
+
+    def someone_elses_request() -> str:
+        owner = PromptStore(ws["store"], Principal("owner", frozenset(Role), "system"))
+        return LabelMoves(owner, ws["audit"]).request("greeting", 1, "ready for customers").id
+
     pipeline = ws["pipeline"].acting_as(who)
     accounts = ws["accounts"]
     trail = AuditTrail(ws["audit"], who)
@@ -85,6 +96,10 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         "add a prompt version": lambda: prompts.add_version("greeting", f"Hello {{{{ name }}}} {fresh}"),
         "move a staging label": lambda: prompts.set_label("greeting", 1, "staging"),
         "move the production label": lambda: prompts.set_label("greeting", 1, "production"),
+        "request a production label move": lambda: moves.request("greeting", 1, "tested on the golden set"),
+        "approve a label move": lambda: moves.approve(someone_elses_request()),
+        "reject a label move": lambda: moves.reject(someone_elses_request(), "not yet"),
+        "list label requests": moves.pending,
         "list prompts": prompts.list_prompts,
         "resolve a prompt": lambda: prompts.resolve("greeting"),
         "list accounts": lambda: accounts.list_accounts(who),
