@@ -14,7 +14,10 @@ from pathlib import Path
 from bench.browser import chromium_path, launch_chromium
 from tests.e2e.conftest import ROOT, serve_app
 
-PAGES = {"overview": "", "playground": "playground", "health": "health"}
+PAGES = {
+    "overview": "", "playground": "playground", "audit": "audit", "admin": "admin",
+    "account": "account", "health": "health",
+}
 
 
 def main(demo: bool) -> None:
@@ -23,7 +26,9 @@ def main(demo: bool) -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = serve_app(Path(tmp), demo=demo)
+        _login_page(Path(tmp) / "accounts", out)
+        # every page at once: single-user mode has every role
+        proc, url = serve_app(Path(tmp), {"PROMPTFORGE_SINGLE_USER": "true"}, demo=demo)
         try:
             if demo:
                 time.sleep(25)
@@ -45,6 +50,25 @@ def main(demo: bool) -> None:
                 browser.close()
         finally:
             proc.terminate()
+
+
+def _login_page(data_dir: Path, out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    data_dir.mkdir()
+    proc, url = serve_app(data_dir)
+    try:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw, chromium_path())
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url)
+            page.get_by_role("heading", name="Sign in to PromptForge").wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(out / "login.png"), full_page=True)
+            print(out / "login.png")
+            browser.close()
+    finally:
+        proc.terminate()
 
 
 if __name__ == "__main__":
