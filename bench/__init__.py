@@ -10,4 +10,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.pipeline import main
 
         return main(settings, **options)
+    if name == "audit":
+        from bench.audit import main as audit_main
+
+        return audit_main(settings)
     raise ValueError(f"unknown benchmark {name}")

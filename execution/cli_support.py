@@ -7,28 +7,12 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from config.errors import ConfigError, InputError, TemplateError
+from config.errors import InputError, TemplateError
 from config.settings import Settings
 from execution.pipeline import Pipeline
 from execution.prompt_ref import PromptRef
 from execution.templates import PromptTemplate
-from security.identity import Principal
-
-
-def cli_principal(settings: Settings) -> Principal:
-    """Who a subcommand acts as. On SQLite: the operating-system user, with every role
-    (whoever can run it can read the database file anyway). On PostgreSQL: the
-    PromptForge account named by ``cli_account``, with that account's roles."""
-    if settings.is_sqlite:
-        return Principal.local("os", settings.actor)
-    if not settings.cli_account:
-        raise ConfigError(
-            "On PostgreSQL the command line acts as a named PromptForge account, and none is set.",
-            "Set PROMPTFORGE_CLI_ACCOUNT to your user name (an administrator creates it on the Admin page).",
-        )
-    from security.identity.bootstrap import account_service
-
-    return account_service(settings).principal_for(settings.cli_account, kind="cli")
+from security.identity.cli import cli_principal
 
 
 def build_pipeline(settings: Settings) -> Pipeline:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from config.errors import InputError
 from security.identity import Permission, Principal
 from storage.audit import AuditLog, Verification
 from storage.audit_search import AuditQuery, distinct_actions, search_events
@@ -33,9 +34,15 @@ class AuditTrail:
         self._record("audit_verified", result)
         return result
 
-    def export_head(self) -> dict[str, Any]:
-        """Verify, then the head to keep outside the database (detects a truncated tail later)."""
-        result = self.verify()
+    def export_head(self, verified: Verification | None = None) -> dict[str, Any]:
+        """The head to keep outside the database (detects a truncated tail later), of the
+        chain just ``verified`` (verified now when not given); refused for a broken chain."""
+        result = verified if verified is not None else self.verify()
+        self.principal.require(Permission.VERIFY_AUDIT, "export the audit head")
+        if not result.ok:
+            raise InputError(
+                "The audit chain is broken, so its head is not exported.", "Investigate the first broken event."
+            )
         head = self.log.head(result)
         self.log.append(self.principal.actor, "audit_head_exported", "audit:chain", {"seq": head["seq"]})
         return head

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from storage import schema
-from storage.audit import AuditEvent, _event
+from storage.audit import AuditEvent, event_from_row
 from storage.engine import storage_errors
 
 
@@ -43,7 +43,7 @@ def search_events(engine: sa.Engine, query: AuditQuery, limit: int = 200, offset
     with storage_errors(engine), engine.connect() as conn:
         total = conn.execute(sa.select(sa.func.count()).select_from(t).where(*where)).scalar_one()
         rows = conn.execute(sa.select(t).where(*where).order_by(t.c.seq.desc()).limit(limit).offset(offset))
-        return [_event(row) for row in rows], total
+        return [event_from_row(row) for row in rows], total
 
 
 def distinct_actions(engine: sa.Engine) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 from dataclasses import dataclass
 from typing import Literal
 
@@ -44,4 +45,11 @@ class Principal:
         """The person at this machine: every role (whoever runs it can read the database
         file anyway); audit events say ``single-user:`` or ``os:`` so nobody mistakes it
         for a verified account."""
-        return cls(name or getpass.getuser(), frozenset(Role), kind)
+        return cls(name or _os_user(), frozenset(Role), kind)
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"

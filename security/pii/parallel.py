@@ -20,9 +20,12 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
+import types
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import wait as wait_for
 from concurrent.futures.process import BrokenProcessPool
@@ -104,13 +107,15 @@ class AnalysisPool:
         with self._lock:
             if self._unavailable is None and self._executor is None:
                 try:
-                    self._executor = ProcessPoolExecutor(
-                        max_workers=self.workers,
-                        mp_context=get_context("spawn"),
-                        initializer=_init_worker,
-                        initargs=(self._factory,),
-                    )
-                    self._pings = [self._executor.submit(_ping) for _ in range(self.workers)]
+                    with _no_main_script():
+                        self._executor = ProcessPoolExecutor(
+                            max_workers=self.workers,
+                            mp_context=get_context("spawn"),
+                            initializer=_init_worker,
+                            initargs=(self._factory,),
+                        )
+                        # the processes are spawned here, on the first submissions
+                        self._pings = [self._executor.submit(_ping) for _ in range(self.workers)]
                 except Exception as exc:  # noqa: BLE001  no pool: analyse in-process
                     self._executor, self._unavailable = (
                         None,
@@ -187,6 +192,22 @@ class AnalysisPool:
                 return
             self._logged.add(why)
         logger.debug("PII analysis runs in-process: %s", why)
+
+
+@contextmanager
+def _no_main_script() -> Iterator[None]:
+    """Spawned workers need nothing from ``__main__``, and must not run it: when the main
+    module is a script file (a Streamlit page run by AppTest, a bench script), spawn would
+    execute it in the worker. For the moment the processes start, hide it."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None) or not getattr(main, "__file__", None):
+        yield  # run by module name (python -m ...): spawn does not re-run it
+        return
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 class Pending:

@@ -1,0 +1,23 @@
+"""Who a command-line subcommand acts as."""
+
+from __future__ import annotations
+
+from config.errors import ConfigError
+from config.settings import Settings
+from security.identity.principal import Principal
+
+
+def cli_principal(settings: Settings) -> Principal:
+    """On SQLite: the operating-system user, with every role (whoever can run the command
+    can read the database file anyway), recorded as ``os:USER``. On PostgreSQL: the
+    PromptForge account named by ``cli_account``, with that account's roles (``cli:NAME``)."""
+    if settings.is_sqlite:
+        return Principal.local("os", settings.actor)
+    if not settings.cli_account:
+        raise ConfigError(
+            "On PostgreSQL the command line acts as a named PromptForge account, and none is set.",
+            "Set PROMPTFORGE_CLI_ACCOUNT to your user name (an administrator creates it on the Admin page).",
+        )
+    from security.identity.bootstrap import account_service
+
+    return account_service(settings).principal_for(settings.cli_account, kind="cli")
