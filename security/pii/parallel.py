@@ -100,6 +100,7 @@ class AnalysisPool:
         self._pings: list[Future[int]] = []
         self._unavailable: str | None = None  # why batches stay in-process for good
         self._logged: set[str] = set()
+        self._feeder: _Feeder | None = None
 
     def start(self, wait: bool = False) -> bool:
         """Start the workers unless they run; with ``wait``, wait until they are ready.
@@ -116,6 +117,7 @@ class AnalysisPool:
                         )
                         # the processes are spawned here, on the first submissions
                         self._pings = [self._executor.submit(_ping) for _ in range(self.workers)]
+                    self._feeder = _Feeder(self._executor, self.workers)
                 except Exception as exc:  # noqa: BLE001  no pool: analyse in-process
                     self._executor, self._unavailable = (
                         None,
@@ -144,11 +146,11 @@ class AnalysisPool:
             self._note(self._unavailable or "the workers are starting")
         else:
             executor = self._ready_executor()
-        try:
-            return Pending(self, executor, texts, params)
-        except BrokenProcessPool:
-            self._discard(executor, _BROKEN)
-            raise
+        with self._lock:
+            feeder = self._feeder if executor is not None and self._feeder is not None else None
+        if feeder is not None and feeder.executor is not executor:
+            feeder = None  # replaced meanwhile: analyse this batch here
+        return Pending(self, feeder, texts, params)
 
     def analyze(
         self, texts: Sequence[str], params: AnalysisParams, local: Local
@@ -210,74 +212,98 @@ def _no_main_script() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-class Pending:
-    """A batch queued with ``AnalysisPool.submit``. Its pieces wait here, not in the
-    executor: each worker holds one piece at a time and is sent the next from the front
-    as it finishes, so whatever the caller takes back from the end is really untouched,
-    and a caller that runs out of pieces waits for one piece per worker at most."""
+class _Feeder:
+    """Feeds one executor's workers: each holds one piece at a time, always the front piece
+    of the oldest batch that has any left (the one its caller needs first). Pieces wait
+    here, not in the executor, so what a caller takes back is really untouched and a
+    caller that runs out waits for at most one piece per worker."""
 
-    def __init__(
-        self,
-        pool: AnalysisPool,
-        executor: ProcessPoolExecutor | None,
-        texts: Sequence[str],
-        params: AnalysisParams,
-    ) -> None:
-        self._pool, self._executor, self._texts, self._params = pool, executor, texts, params
+    def __init__(self, executor: ProcessPoolExecutor, workers: int) -> None:
+        self.executor = executor
+        self.broken = False
+        self._slots = workers
         self._lock = threading.Lock()
-        self._unclaimed = deque(range(i, min(i + pool.piece, len(texts))) for i in range(0, len(texts), pool.piece))
-        self._sent: list[tuple[range, Future[list[list[Span]]]]] = []
-        self._stopped = executor is None
-        for _ in range(pool.workers):
-            self._send(first=True)
+        self._batches: deque[Pending] = deque()
 
-    def _send(self, _done: Future | None = None, first: bool = False) -> None:
-        """Send the front piece to the workers (also the callback of each finished piece,
-        run in the executor's thread). A pool broken meanwhile leaves the rest here."""
+    def add(self, batch: Pending) -> None:
         with self._lock:
-            if self._stopped or not self._unclaimed:
-                return
-            piece = self._unclaimed.popleft()
-            try:
-                future = self._executor.submit(_analyze_spans, [self._texts[i] for i in piece], self._params)
-            except BrokenProcessPool:
-                self._unclaimed.appendleft(piece)
-                self._stopped = True
-                if first:
-                    raise
-                return
-            self._sent.append((piece, future))
-        future.add_done_callback(self._send)  # outside the lock: a done future calls back at once
+            self._batches.append(batch)
+        self._fill()
+
+    def take_last(self, batch: Pending) -> range | None:
+        """The batch's last unsent piece, for its caller to analyse (None: all sent)."""
+        with self._lock:
+            return batch.unsent.pop() if batch.unsent else None
+
+    def withdraw(self, batch: Pending) -> None:
+        with self._lock:
+            batch.unsent.clear()
+
+    def _fill(self, finished: Future | None = None) -> None:
+        sent: list[Future] = []
+        with self._lock:
+            if finished is not None:
+                self._slots += 1
+            while self._slots > 0 and not self.broken:
+                while self._batches and not self._batches[0].unsent:
+                    self._batches.popleft()
+                if not self._batches:
+                    break
+                batch = self._batches[0]
+                piece = batch.unsent.popleft()
+                try:
+                    future = self.executor.submit(_analyze_spans, [batch.texts[i] for i in piece], batch.params)
+                except (BrokenProcessPool, RuntimeError):  # died or shut down: callers analyse the rest
+                    batch.unsent.appendleft(piece)
+                    self.broken = True
+                    break
+                batch.sent.append((piece, future))
+                self._slots -= 1
+                sent.append(future)
+        for future in sent:  # outside the lock: a future already done calls back at once
+            future.add_done_callback(self._fill)
+
+
+class Pending:
+    """A batch submitted to ``AnalysisPool``: pieces are sent to the workers by its feeder;
+    ``result`` analyses the rest here."""
+
+    def __init__(self, pool: AnalysisPool, feeder: _Feeder | None, texts: Sequence[str], params: AnalysisParams) -> None:
+        self.texts, self.params = texts, params
+        self.unsent: deque[range] = deque(
+            range(i, min(i + pool.piece, len(texts))) for i in range(0, len(texts), pool.piece)
+        )
+        self.sent: list[tuple[range, Future[list[list[Span]]]]] = []
+        self._pool, self._feeder = pool, feeder
+        if feeder is not None:
+            feeder.add(self)
 
     def result(self, local: Local) -> list[list[RecognizerResult]]:
-        """Analyzer results per text, in order. Takes back, last first, each piece the
-        workers have not been sent and analyses it with ``local``; then waits for theirs."""
-        if self._executor is None:
-            return local(self._texts)
+        """Analyzer results per text, in order. Takes back, last first, each piece not yet
+        sent and analyses it with ``local``; then waits for the workers' pieces. A worker
+        that dies holding a piece fails the batch closed."""
+        if self._feeder is None:
+            return local(self.texts)
         results: dict[int, list[RecognizerResult]] = {}
         try:
-            while True:
-                with self._lock:
-                    if not self._unclaimed:
-                        self._stopped = True
-                        break
-                    piece = self._unclaimed.pop()
-                results.update(zip(piece, local([self._texts[i] for i in piece])))
-            for piece, future in self._sent:
+            while (piece := self._feeder.take_last(self)) is not None:
+                results.update(zip(piece, local([self.texts[i] for i in piece])))
+            for piece, future in self.sent:
                 results.update(zip(piece, map(from_spans, future.result())))
         except BrokenProcessPool:
-            self._pool._discard(self._executor, _BROKEN)
+            self._pool._discard(self._feeder.executor, _BROKEN)
             raise
         finally:
             self.cancel()
-        return [results[i] for i in range(len(self._texts))]
+        if self._feeder.broken:  # found dead when sending: this batch is done here, restart the pool
+            self._pool._discard(self._feeder.executor, _BROKEN)
+        return [results[i] for i in range(len(self.texts))]
 
     def cancel(self) -> None:
-        """Stop sending pieces (a batch abandoned half-way); what a worker holds finishes."""
-        with self._lock:
-            self._stopped = True
-            sent = list(self._sent)
-        for _, future in sent:
+        """Send no more of this batch (abandoned half-way); what a worker holds finishes."""
+        if self._feeder is not None:
+            self._feeder.withdraw(self)
+        for _, future in self.sent:
             future.cancel()
 
 

@@ -39,5 +39,16 @@ class ExplodesOnSecret(NoPII):
         return []
 
 
+class DiesOnSecret(NoPII):
+    """Kills its own process on any text that holds SECRET (a crash in native code)."""
+
+    def analyze(self, text, **kwargs):
+        if "SECRET" in text:
+            import os
+
+            os._exit(1)
+        return []
+
+
 def cannot_load():
     raise RuntimeError("no model here")
