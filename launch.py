@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     seed.add_argument("--force", action="store_true", help="seed even if prompts exist")
     seed.set_defaults(handler=cmd_seed_demo)
 
-    from storage.audit_cli import add_parser as add_verify_audit
+    from security.audit_cli import add_parser as add_verify_audit
 
     add_verify_audit(sub)
 

@@ -71,9 +71,9 @@ def template(source: str):
 
 
 def prompts(principal):
-    from storage import PromptStore
+    from security.prompt_registry import PromptRegistry
 
-    return PromptStore(store(), principal, audit_log())
+    return PromptRegistry(store(), principal, audit_log())
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -24,9 +24,9 @@ def load_template(
 ) -> tuple[PromptTemplate, PromptRef]:
     """The template and its identity, from the prompt registry or a file."""
     if prompt:
-        from storage import PromptStore
+        from security.prompt_registry import PromptRegistry
 
-        version = PromptStore(pipeline.store, pipeline.principal).resolve(prompt)
+        version = PromptRegistry(pipeline.store, pipeline.principal).resolve(prompt)
         template = pipeline.template(version.template)
         return template, PromptRef.registered(version.slug, version.version, version.label)
     try:

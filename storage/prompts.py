@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from config.errors import InputError, NotFoundError, TemplateError
-from security.identity import Permission, Principal
 from storage.engine import storage_errors
 
 LATEST = "latest"
@@ -42,29 +41,17 @@ class PromptSummary:
     labels: dict[str, int] = field(default_factory=dict)  # label -> version number
 
 
-PRODUCTION = "production"  # moving this label needs an approver
-
-
 class PromptStore:
-    """Create, version, label and resolve prompts through the store's ``TruSession``,
-    acting for ``principal`` (each operation checks its permission) and recording
-    changes in ``audit`` when given."""
+    """Create, version, label and resolve prompts through the store's ``TruSession``."""
 
-    def __init__(self, store: Any, principal: Principal, audit: Any | None = None) -> None:
+    def __init__(self, store: Any) -> None:
         self._session = store.session
         self._engine = store.engine
-        self.principal = principal
-        self._audit = audit
-
-    def _event(self, action: str, target: str, details: dict) -> None:
-        if self._audit is not None:
-            self._audit.append(self.principal.actor, action, target, details)
 
     def create(
         self, slug: str, template: str, description: str = "", variables: list[str] | None = None
     ) -> PromptVersion:
         """A new prompt with its first version."""
-        self.principal.require(Permission.AUTHOR_PROMPTS, "create prompts")
         if not _SLUG.match(slug):
             raise InputError(
                 f"Invalid prompt slug {slug!r}.",
@@ -76,42 +63,31 @@ class PromptStore:
                     f"A prompt named {slug!r} already exists.", "Add a version to it, or pick another slug."
                 )
             self._session.create_prompt(slug, description=description or None)
-        version = self._add(slug, template, variables=variables, note="initial version")
-        self._event("prompt_created", f"prompt:{slug}", {"version": version.version})
-        return version
+        return self._add(slug, template, variables=variables, note="initial version")
 
     def add_version(self, slug: str, template: str, message: str = "") -> PromptVersion:
         """A new immutable version (the same content twice gives back the same version)."""
-        self.principal.require(Permission.AUTHOR_PROMPTS, "add prompt versions")
         self._prompt(slug)
-        before = len(self._version_ids(slug))
-        version = self._add(slug, template, note=message)
-        if version.version > before:
-            self._event("prompt_version_created", f"prompt:{slug}", {"version": version.version})
-        return version
+        return self._add(slug, template, note=message)
 
     def set_label(
         self, slug: str, version: int | str, label: str, moved_by: str | None = None
     ) -> PromptVersion:
-        """Point ``label`` (e.g. ``production``) at a version; TruLens keeps the label history.
-        Moving ``production`` needs an approver; other labels an author."""
-        if label == PRODUCTION:
-            self.principal.require(Permission.APPROVE_LABEL_MOVE, "move the production label")
-        else:
-            self.principal.require(Permission.AUTHOR_PROMPTS, "move prompt labels")
+        """Point ``label`` (e.g. ``production``) at a version; TruLens keeps the label history."""
         if not label or _VERSION_REF.match(label) or "@" in label:
             raise InputError(
                 f"Invalid label {label!r}.", "Use a name such as 'production' (not 'v3' or a number)."
             )
         target = self._by_number(slug, _number(version))
         with storage_errors(self._engine):
-            self._session.set_prompt_label(slug, label, target.version_id, moved_by=moved_by or self.principal.actor)
-        self._event("label_moved", f"prompt:{slug}", {"label": label, "version": target.version})
+            self._session.set_prompt_label(slug, label, target.version_id, moved_by=moved_by)
         return PromptVersion(**{**target.__dict__, "label": label})
+
+    def version_count(self, slug: str) -> int:
+        return len(self._version_ids(slug))
 
     def resolve(self, ref: str) -> PromptVersion:
         """``slug``, ``slug@label``, ``slug@v3`` or ``slug@3`` to one exact version."""
-        self.principal.require(Permission.READ_RUNS, "read prompts")
         slug, _, selector = ref.strip().partition("@")
         selector = selector or LATEST
         match = _VERSION_REF.match(selector)
@@ -127,7 +103,6 @@ class PromptStore:
         return PromptVersion(**{**version.__dict__, "label": selector})
 
     def list_prompts(self) -> list[PromptSummary]:
-        self.principal.require(Permission.READ_RUNS, "read prompts")
         with storage_errors(self._engine):
             prompts = self._session.get_prompts()
         summaries = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +55,63 @@ def make_pipeline(tmp_settings, scrubber):
     for p in built:
         if p._store is not None:
             p._store.close()
+
+
+# -- both database backends (storage and security tests) ---------------------------------
+
+PG_SERVER = os.environ.get("PROMPTFORGE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_unavailable(reason: str) -> None:
+    message = f"PostgreSQL at {PG_SERVER} is not reachable ({reason})"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message + "; CI=true requires it")
+    pytest.skip(message + "; start it to run the postgres tests")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database ``pf_test_<random>`` on the test server, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    server = make_url(PG_SERVER)
+    dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        _pg_unavailable(str(exc).splitlines()[0])
+    name = f"pf_test_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(drivername="postgresql+psycopg", database=name).render_as_string(
+                hide_password=False
+            )
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request, tmp_settings):
+    """Settings on each backend: a temp SQLite file, or the session's PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_settings
+    from config.settings import Settings
+
+    return Settings(data_dir=tmp_settings.data_dir, database_url=request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(settings):
+    from storage.trulens_store import open_store
+
+    opened = open_store(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short random suffix so tests sharing the PostgreSQL database do not collide."""
+    return uuid.uuid4().hex[:8]

@@ -49,10 +49,10 @@ def _set_status(settings: Settings, **status) -> None:
 def seed_demo(settings: Settings, force: bool = False, log: Callable[[str], None] = print, pipeline=None) -> dict:
     """Create the demo prompts and record demo runs. Returns what was created."""
     from execution.pipeline import Pipeline
-    from storage import PromptStore
+    from security.prompt_registry import PromptRegistry
 
     pipeline = pipeline or Pipeline(settings, principal=DEMO)
-    prompts = PromptStore(pipeline.store, pipeline.principal, pipeline.audit)
+    prompts = PromptRegistry(pipeline.store, pipeline.principal, pipeline.audit)
     if prompts.list_prompts() and not force:
         return {"skipped": "the database already has prompts"}
     _set_status(settings, state="seeding")

@@ -51,14 +51,14 @@ def workspace(tmp_path_factory, scrubber):
     from execution.pipeline import Pipeline
     from security.identity.bootstrap import account_service
     from storage.audit import audit_log
-    from storage.prompts import PromptStore
+    from security.prompt_registry import PromptRegistry
     from storage.trulens_store import open_store
 
     tmp = tmp_path_factory.mktemp("perm")
     settings = Settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'pf.db'}")
     store = open_store(settings)
     owner = Principal("owner", frozenset(Role), "system")
-    PromptStore(store, owner).create("greeting", "Hello {{ name }}")
+    PromptRegistry(store, owner).create("greeting", "Hello {{ name }}")
     accounts = account_service(settings)
     accounts.create_user(owner, "target-user", ["analyst"])
     ws = {
@@ -74,14 +74,14 @@ def workspace(tmp_path_factory, scrubber):
 def _operation(name: str, ws: dict, who: Principal) -> None:
     from security.audit_trail import AuditTrail
     from storage.audit_search import AuditQuery
-    from storage.label_moves import LabelMoves
-    from storage.prompts import PromptStore
+    from security.label_moves import LabelMoves
+    from security.prompt_registry import PromptRegistry
 
-    prompts = PromptStore(ws["store"], who)
+    prompts = PromptRegistry(ws["store"], who)
     moves = LabelMoves(prompts, ws["audit"])
 
     def someone_elses_request() -> str:
-        owner = PromptStore(ws["store"], Principal("owner", frozenset(Role), "system"))
+        owner = PromptRegistry(ws["store"], Principal("owner", frozenset(Role), "system"))
         return LabelMoves(owner, ws["audit"]).request("greeting", 1, "ready for customers").id
 
     pipeline = ws["pipeline"].acting_as(who)

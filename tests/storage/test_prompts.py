@@ -5,16 +5,12 @@ from __future__ import annotations
 import pytest
 
 from config.errors import InputError, NotFoundError, TemplateError
-from security.identity import Principal, Role
 from storage.prompts import PromptStore
-
-
-AUTHOR_AND_APPROVER = Principal("pat", frozenset({Role.ANALYST, Role.APPROVER}))
 
 
 @pytest.fixture
 def prompts(store):
-    return PromptStore(store, AUTHOR_AND_APPROVER)
+    return PromptStore(store)
 
 
 def test_create_version_label_and_resolve(prompts, store, unique):

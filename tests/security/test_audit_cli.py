@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from config.settings import Settings
 from storage import migrate
 from storage.audit import AuditLog
-from storage.audit_cli import verify_audit
+from security.audit_cli import verify_audit
 from storage.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import pytest
 from config.errors import InputError, PermissionDenied
 from security.identity import Principal, Role
 from storage.audit import audit_log
-from storage.label_moves import LabelMoves
-from storage.prompts import PromptStore
+from security.label_moves import LabelMoves
+from security.prompt_registry import PromptRegistry
 
 AUTHOR = Principal("ann", frozenset({Role.ANALYST}))
 APPROVER = Principal("pat", frozenset({Role.APPROVER}))
@@ -19,12 +19,12 @@ BOTH = Principal("sam", frozenset({Role.ANALYST, Role.APPROVER}))
 def moves(store, settings, unique):
     audit = audit_log(settings)
     slug = f"card-dispute-{unique}"
-    author = PromptStore(store, AUTHOR, audit)
+    author = PromptRegistry(store, AUTHOR, audit)
     author.create(slug, "Reply to {{ customer }}")
     author.add_version(slug, "Reply politely to {{ customer }}")
 
     def as_(who: Principal) -> LabelMoves:
-        return LabelMoves(PromptStore(store, who, audit), audit)
+        return LabelMoves(PromptRegistry(store, who, audit), audit)
 
     return slug, as_, audit
 

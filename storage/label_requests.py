@@ -1,0 +1,59 @@
+"""Rows of ``pf_label_requests``: requested label moves and their decisions (the workflow
+and its permissions are ``security.label_moves``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from storage import schema
+from storage.engine import storage_errors
+from storage.migrate import ensure
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    id: str
+    slug: str
+    version: int
+    label: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    status: str  # pending | approved | rejected
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str | None
+
+
+class LabelRequestTable:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        with storage_errors(engine):
+            ensure(engine)
+
+    def insert(self, request: LabelRequest) -> None:
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            conn.execute(sa.insert(schema.label_requests).values(**request.__dict__))
+
+    def get(self, request_id: str) -> LabelRequest | None:
+        t = schema.label_requests
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.id == request_id)).first()
+        return LabelRequest(**row._mapping) if row else None
+
+    def pending(self) -> list[LabelRequest]:
+        t = schema.label_requests
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            rows = conn.execute(sa.select(t).where(t.c.status == "pending").order_by(t.c.requested_at))
+            return [LabelRequest(**r._mapping) for r in rows]
+
+    def decide(self, request_id: str, status: str, decided_by: str, decided_at: datetime, note: str | None) -> bool:
+        """Record the decision if the request is still pending; False if someone decided first."""
+        t = schema.label_requests
+        values = {"status": status, "decided_by": decided_by, "decided_at": decided_at, "note": note}
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            result = conn.execute(sa.update(t).where(t.c.id == request_id, t.c.status == "pending").values(**values))
+            return result.rowcount == 1
