@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     add_verify_audit(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit"], help="which benchmark")
+    bench.add_argument("name", choices=["pipeline", "audit", "security"], help="which benchmark")
     bench.add_argument("--n", type=int, default=500, help="number of prompts (pipeline)")
     bench.set_defaults(handler=cmd_bench)
     return parser

@@ -14,4 +14,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.audit import main as audit_main
 
         return audit_main(settings)
+    if name == "security":
+        from bench.security import main as security_main
+
+        return security_main(settings, n=options.get("n", 300))
     raise ValueError(f"unknown benchmark {name}")

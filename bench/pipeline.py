@@ -100,19 +100,9 @@ def _interleaved(settings: Settings, texts: list[str]):
 
 def _bare_presidio(settings: Settings):
     """A per-text analyze + anonymize loop on Presidio's defaults (same spaCy model)."""
-    from presidio_analyzer import AnalyzerEngine
-    from presidio_analyzer.nlp_engine import NlpEngineProvider
-    from presidio_anonymizer import AnonymizerEngine
+    from bench.baseline import bare_presidio
 
-    from security.pii.engine import default_model_path, use_bundled_suffix_list
-
-    use_bundled_suffix_list()  # offline: Presidio's e-mail check would otherwise try to download
-    model = str(settings.spacy_model_path or default_model_path())
-    nlp = NlpEngineProvider(
-        nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}
-    ).create_engine()
-    analyzer = AnalyzerEngine(nlp_engine=nlp)
-    anonymizer = AnonymizerEngine()
+    analyzer, anonymizer = bare_presidio(settings)
 
     def loop(texts: list[str]) -> list[float]:
         times = []

