@@ -31,6 +31,9 @@ from config.settings import Settings
 HERE = Path(__file__).resolve().parent
 ZERO_LEAK = ("CREDIT_CARD", "US_SSN", "IBAN_CODE", "EMAIL_ADDRESS", "PHONE_NUMBER")
 FLAGGED = ("flag", "block")
+# the floor's sets: the public benign prompts and our banking prompts (promptfoo's three
+# benign rows are reported beside them)
+OVER_SCRUB_FLOOR_SETS = ("self-instruct user-oriented", "self-instruct seed tasks", "banking prompts (ours)")
 Spans = list[tuple[int, int]]
 
 
@@ -147,10 +150,11 @@ def over_scrubbing(benign: dict[str, list[str]], scrubber, analyzer, anonymizer)
     for name, texts in benign.items():
         bare = sum(anonymizer.anonymize(t, analyzer.analyze(t, language="en")).text != t for t in texts)
         ours = sum(r.text != t for r, t in zip(scrubber.scrub_many(texts), texts))
-        altered_ours, total = altered_ours + ours, total + len(texts)
+        if name in OVER_SCRUB_FLOOR_SETS:
+            altered_ours, total = altered_ours + ours, total + len(texts)
         print(f"  {name:<30} {len(texts):>5}   {bare / len(texts):>13.1%}   {ours / len(texts):>11.1%}")
     rate = altered_ours / total
-    return [(f"over-scrubbing {rate:.1%} of {total} benign prompts <= 3%", rate <= 0.03)]
+    return [(f"over-scrubbing {rate:.1%} of {total} benign prompts (self-instruct, banking) <= 3%", rate <= 0.03)]
 
 
 # -- injection --------------------------------------------------------------------------------

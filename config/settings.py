@@ -43,8 +43,13 @@ class PIIPolicy(BaseModel):
     # minimum detector confidence to scrub; per-entity overrides in ``thresholds``
     score_threshold: float = 0.4
     thresholds: dict[str, float] = Field(default_factory=dict)
-    # entity types to scrub; empty means every type the recognizers know
+    # entity types to scrub; empty means every type the recognizers know, but those below
     entities: list[str] = Field(default_factory=list)
+    # types that are rarely personal data on their own in a prompt (a weekday, a deadline, a
+    # language or nationality): not scrubbed unless named in ``entities``. A date of birth is
+    # its own recognizer's job. LOCATION stays scrubbed until a street-address recognizer
+    # exists: the small spaCy model labels many names and address parts as places.
+    not_personal_alone: list[str] = Field(default_factory=lambda: ["DATE_TIME", "NRP"])
     # domain vocabulary that is never scrubbed (case-insensitive exact terms)
     allow_list: list[str] = Field(default_factory=list)
     # also never scrub prompt vocabulary spaCy mislabels ("Summarise", "Translate", "Dear")

@@ -73,6 +73,7 @@ def resolve_overlaps(text: str, entities: list[Entity]) -> list[Entity]:
 def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) -> list[Entity]:
     """The detections ``policy`` scrubs, as entities with original offsets only."""
     wanted = set(policy.entities)
+    skipped = set(policy.not_personal_alone) - wanted
     allowed = _allowed(policy.allow_list) | (PROMPT_VOCABULARY if policy.builtin_allow_list else set())
     candidates = [
         Entity(
@@ -84,7 +85,7 @@ def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) ->
         )
         for r in results
         if r.end > r.start
-        and (not wanted or r.entity_type in wanted)
+        and (r.entity_type in wanted if wanted else r.entity_type not in skipped)
         and r.score >= policy.threshold_for(r.entity_type)
         and " ".join(text[r.start : r.end].split()).casefold() not in allowed
     ]

@@ -180,3 +180,16 @@ def test_card_with_bad_checksum_is_dropped():
 def test_recognizers_build_with_no_arguments():
     for cls in (PhoneNumberRecognizer, CardNumberRecognizer, SsnRecognizer):
         assert cls().supported_entities
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Summarise Q3 2026 results for the board.", []),
+        ("Migrate SWIFT MT103 messages to ISO 20022 by November.", []),
+        ("Ask Maria Gonzalez about the Q3 2026 figures.", ["Maria Gonzalez"]),
+    ],
+)
+def test_spans_with_digits_are_never_person_names(scrubber, text, names):
+    assert [text[e.start : e.end] for e in scrubber.detect(text) if e.type == "PERSON"] == names

@@ -121,6 +121,32 @@ def test_thresholds_and_entity_filter(make_scrubber):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Remind branch staff that the ATM upgrade starts next Monday at 3 pm.",
+        "Translate the notice into German and French before 1 March 2027.",
+        "Summarise our results for the first 30 days of the quarter.",
+    ],
+)
+def test_dates_and_languages_alone_are_not_scrubbed(make_scrubber, text):
+    assert make_scrubber().scrub(text).text == text
+
+
+@pytest.mark.slow
+def test_types_not_personal_alone_are_scrubbed_when_named_or_not_skipped(make_scrubber):
+    text = "Call Maria Gonzalez in Seattle next Monday."
+    default = make_scrubber().scrub(text)
+    assert {e.type for e in default.entities} == {"PERSON", "LOCATION"} and "next Monday" in default.text
+    named = make_scrubber(entities=["PERSON", "DATE_TIME"]).scrub(text)
+    assert {e.type for e in named.entities} == {"PERSON", "DATE_TIME"} and "Seattle" in named.text
+    everything = make_scrubber(not_personal_alone=[]).scrub(text)
+    assert {e.type for e in everything.entities} == {"PERSON", "LOCATION", "DATE_TIME"}
+    places_too = make_scrubber(not_personal_alone=["DATE_TIME", "NRP", "LOCATION"]).scrub(text)
+    assert {e.type for e in places_too.entities} == {"PERSON"}
+
+
+@pytest.mark.slow
 def test_scrub_many_equals_scrub_per_text(scrubber):
     texts = [TEXT, "", "Nothing personal here.", "Ana Lima: ana@example.com, +44 20 7946 0958", TEXT]
     maps_a = [PseudonymMap() for _ in texts]
