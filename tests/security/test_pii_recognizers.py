@@ -6,7 +6,9 @@ import pytest
 
 from security.pii.recognizers.card import CardNumberRecognizer, known_issuer, luhn_valid
 from security.pii.recognizers.phone import PhoneNumberRecognizer
+from security.pii.recognizers.routing import aba_valid
 from security.pii.recognizers.ssn import SsnRecognizer
+from security.pii.recognizers.swift import bic_valid
 
 BENIGN_BANKING = [
     "Summarise the APR change for the Q3 newsletter",
@@ -193,3 +195,67 @@ def test_recognizers_build_with_no_arguments():
 )
 def test_spans_with_digits_are_never_person_names(scrubber, text, names):
     assert [text[e.start : e.end] for e in scrubber.detect(text) if e.type == "PERSON"] == names
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("021000021", True), ("011000015", True), ("121000248", True), ("026009593", True),
+     ("021000022", False), ("121000249", False), ("991000021", False), ("12100024", False)],
+)
+def test_aba_checksum_and_prefix(digits, valid):
+    assert aba_valid(digits) is valid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Wire it to routing number 021000021 today.", ["021000021"]),
+        ("ABA 011000015, account ending 4321.", ["011000015"]),
+        ("Our bank's RTN is 121000248.", ["121000248"]),
+        ("The order id is 121000248.", []),  # a valid checksum alone is one number in ten
+        ("Routing number 021000022 has a typo.", []),  # the checksum fails
+    ],
+)
+def test_routing_numbers_in_context(scrubber, text, expected):
+    assert spans(scrubber, text, "US_ROUTING_NUMBER") == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "valid"),
+    [("DEUTDEFF", True), ("DEUTDEFF500", True), ("CHASUS33", True), ("NWBKGB2LXXX", True),
+     ("APPROVED", False), ("DEUTXXFF", False), ("DEUTDEF", False), ("DEUTDEFF50", False)],
+)
+def test_bic_shape_and_country(code, valid):
+    assert bic_valid(code) is valid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Beneficiary bank SWIFT: DEUTDEFF500.", ["DEUTDEFF500"]),
+        ("Please use BIC CHASUS33 for the correspondent.", ["CHASUS33"]),
+        ("SWIFT code NWBKGB2LXXX, sort code 60-16-13.", ["NWBKGB2LXXX"]),
+        ("CUSTOMER APPROVED THE REQUEST", []),  # shouted words, no context
+        ("Migrate SWIFT MT103 messages to ISO 20022.", []),
+    ],
+)
+def test_swift_codes_in_context(scrubber, text, expected):
+    assert spans(scrubber, text, "SWIFT_CODE") == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Her date of birth is 03/05/1980.", ["03/05/1980"]),
+        ("She was born on 5 March 1980 in a small town.", ["5 March 1980"]),
+        ("DOB: 1980-03-05", ["1980-03-05"]),
+        ("Birthday: July 4th, 1976", ["July 4th, 1976"]),
+        ("The payment is due 03/05/2027.", []),
+        ("Rates change on 1 March 2027 for all savers.", []),
+    ],
+)
+def test_dates_of_birth_need_birth_context(scrubber, text, expected):
+    assert spans(scrubber, text, "DATE_OF_BIRTH") == expected
