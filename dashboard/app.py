@@ -38,6 +38,7 @@ SECTIONS = {
     ],
     "Govern": [
         (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),
+        (None, "security.py", "Security", "shield"),
     ],
     "System": [
         (Permission.MANAGE_USERS, "admin.py", "Admin", "manage_accounts"),

@@ -44,3 +44,29 @@ def test_health_lists_components_and_why_they_are_missing(app_env, monkeypatch):
     assert "spaCy model" in text and "Detoxify" in text and "offline" in text
     assert "PROMPTFORGE_OPENAI_API_KEY" in text  # why OpenAI is unavailable, and the fix
     assert "journal wal" in text
+
+
+@pytest.mark.slow
+def test_security_page_without_and_with_benchmark_figures(app_env):
+    import json
+
+    at = AppTest.from_file(str(PAGES / "security.py"), default_timeout=120).run()
+    assert not at.exception and at.title[0].value == "Security"
+    assert any("bench security" in i.value for i in at.info)
+    policy = at.dataframe[0].value
+    assert {"CREDIT_CARD", "DATE_OF_BIRTH", "DATE_TIME"} <= set(policy["entity type"])
+    assert not policy.set_index("entity type").loc["DATE_TIME", "scrubbed"]
+    recognizers = set(at.dataframe[1].value["recognizer"])
+    assert {"RoutingNumberRecognizer", "SwiftCodeRecognizer", "BirthDateRecognizer"} <= recognizers
+
+    saved = app_env / "benchmarks" / "security.json"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps({
+        "at": "2026-11-21T20:00:00+00:00",
+        "floors": [{"floor": "CREDIT_CARD leaks 0", "ok": True}, {"floor": "PERSON leak <= half", "ok": False}],
+        "pii_surviving": {"PERSON": {"n": 10, "bare": 0.2, "ours": 0.3}},
+        "speed": {"bare_texts_per_s": 21.0, "ours_texts_per_s": 80.0, "n": 5},
+    }))
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Floors met"] == "1 of 2"
+    assert list(at.dataframe[0].value["floor"]) == ["CREDIT_CARD leaks 0", "PERSON leak <= half"]

@@ -6,6 +6,7 @@ writes ``screenshots/<page>.png``. Not a test: a tool for reviewing what users s
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -15,7 +16,7 @@ from bench.browser import chromium_path, launch_chromium
 from tests.e2e.conftest import ROOT, serve_app
 
 PAGES = {
-    "overview": "", "playground": "playground", "audit": "audit", "admin": "admin",
+    "overview": "", "playground": "playground", "audit": "audit", "security": "security", "admin": "admin",
     "account": "account", "health": "health",
 }
 
@@ -27,6 +28,11 @@ def main(demo: bool) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         _login_page(Path(tmp) / "accounts", out)
+        # the Security page shows the last benchmark figures of this checkout, if any
+        saved = ROOT / "data" / "benchmarks" / "security.json"
+        if saved.is_file():
+            (Path(tmp) / "benchmarks").mkdir()
+            shutil.copy(saved, Path(tmp) / "benchmarks" / "security.json")
         # every page at once: single-user mode has every role
         proc, url = serve_app(Path(tmp), {"PROMPTFORGE_SINGLE_USER": "true"}, demo=demo)
         try:
