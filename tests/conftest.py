@@ -102,13 +102,24 @@ def settings(request, tmp_settings):
     return Settings(data_dir=tmp_settings.data_dir, database_url=request.getfixturevalue("pg_url"))
 
 
-@pytest.fixture
-def store(settings):
+def _opened_store(settings) -> Iterator:
+    """A TruLens store on ``settings``, closed afterwards (TruLens allows one session per process)."""
     from storage.trulens_store import open_store
 
     opened = open_store(settings)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def store(settings):
+    """A store on each backend."""
+    yield from _opened_store(settings)
+
+
+@pytest.fixture
+def sqlite_store(tmp_settings):
+    yield from _opened_store(tmp_settings)
 
 
 @pytest.fixture

@@ -14,15 +14,6 @@ STAGES = ("render", "scrub_input", "injection", "model", "scrub_output", "metric
 
 
 @pytest.fixture
-def sqlite_store(tmp_settings):
-    from storage.trulens_store import open_store
-
-    opened = open_store(tmp_settings)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def make_run() -> Callable[..., RunRecord]:
     """Build a realistic, scrubbed run; keyword arguments override fields."""
 
