@@ -36,9 +36,12 @@ class Hit:
     start: int
     end: int
     excerpt: str
+    via: str = ""  # "" in the text itself, else the view it was found in ("decoded base64")
 
     @property
     def reason(self) -> str:
+        if self.via:
+            return f"{self.category} ({self.via})"
         return f"{self.category}: '{self.excerpt}'"
 
     def to_dict(self) -> dict[str, Any]:

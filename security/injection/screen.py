@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Sequence
 
 from config.errors import InputError
 from config.settings import InjectionPolicy
+from security.injection.normalize import views
 from security.injection.rules import Hit, Rule, registered_rules
 from security.injection.verdict import Action, Verdict, reasons_for
 
@@ -45,7 +47,14 @@ class Screener:
                 "Pass a decoded string.",
             )
         hits = sorted(
-            (hit for rule in self.rules for hit in rule.match(text)), key=lambda h: (h.start, -h.weight)
+            (
+                # a hit in a derived view keeps no excerpt: decoded text was never scrubbed
+                hit if not via else replace(hit, start=0, end=0, excerpt="", via=via)
+                for via, view in views(text)
+                for rule in self.rules
+                for hit in rule.match(view)
+            ),
+            key=lambda h: (h.via != "", h.start, -h.weight),
         )
         score = combined_score(hits)
         return Verdict(

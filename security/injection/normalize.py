@@ -1,0 +1,90 @@
+"""Views of a text that undo common obfuscations, so the rules see what the model would.
+
+``views(text)`` yields the text itself, then (only when they differ) a normalised view
+(invisible characters removed, Unicode compatibility forms and look-alike letters folded,
+spaced-out letters joined, leetspeak digits read as letters) and a view per decoded
+payload (base64, hex, and rot13 when the text mentions it). Decoded views may hold
+anything, including personal data that was never scrubbed: hits in them keep no excerpt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+from collections.abc import Iterator
+
+MAX_PAYLOADS = 8  # decoded payloads screened per text
+MIN_DECODED_LETTERS = 0.6  # share of letters/spaces for a decoded payload to count as text
+
+# letters from other scripts that look like Latin ones (NFKC leaves them alone)
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁɡӏАВЕКМНОРСТХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοιν",
+    "aeopcyxijsdglABEKMHOPCTXIJSABEZHIKMNOPTYXaoiv",
+)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]")
+_SPACED = re.compile(r"(?<![A-Za-z])(?:[A-Za-z][ .\-_*|]{1,3}){3,}[A-Za-z](?![A-Za-z])")
+_LEET_WORD = re.compile(r"\b(?=[A-Za-z0-9@$]*[A-Za-z])(?=[A-Za-z0-9@$]*[0-9@$])[A-Za-z0-9@$]{3,}\b")
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
+_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x)?[0-9A-Fa-f]{2}[ :]?){8,}(?![0-9A-Fa-f])")
+_ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar", re.IGNORECASE)
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).translate(_CONFUSABLES)
+    text = _SPACED.sub(lambda m: re.sub(r"[ .\-_*|]", "", m.group(0)), text)
+    return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+
+
+def _as_text(raw: bytes) -> str | None:
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    letters = sum(ch.isalpha() or ch.isspace() for ch in decoded)
+    return decoded if decoded and letters / len(decoded) >= MIN_DECODED_LETTERS else None
+
+
+def decoded_payloads(text: str) -> Iterator[tuple[str, str]]:
+    found = 0
+    for m in _BASE64.finditer(text):
+        chunk = m.group(0)
+        try:
+            decoded = _as_text(base64.b64decode(chunk + "=" * (-len(chunk) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            decoded = None
+        if decoded:
+            found += 1
+            yield "decoded base64", decoded
+        if found >= MAX_PAYLOADS:
+            return
+    for m in _HEX.finditer(text):
+        digits = re.sub(r"\\x|[ :]", "", m.group(0))
+        try:
+            decoded = _as_text(bytes.fromhex(digits))
+        except ValueError:
+            decoded = None
+        if decoded:
+            found += 1
+            yield "decoded hex", decoded
+        if found >= MAX_PAYLOADS:
+            return
+    if _ROT13_HINT.search(text):
+        yield "rot13", codecs.decode(text, "rot13")
+
+
+def views(text: str) -> Iterator[tuple[str, str]]:
+    """("", text), then ("normalised", ...) and decoded payloads, each only when new."""
+    yield "", text
+    seen = {text}
+    normalised = normalise(text)
+    if normalised not in seen:
+        seen.add(normalised)
+        yield "normalised", normalised
+    for via, decoded in decoded_payloads(text):
+        if decoded not in seen:
+            seen.add(decoded)
+            yield via, decoded
