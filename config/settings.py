@@ -72,6 +72,10 @@ class InjectionPolicy(BaseModel):
     # human in charge (the run proceeds, marked), "block" stops it
     on_block_threshold: InjectionAction = "block"
     screen_variables: bool = True
+    # output side: secret markers that must never appear in an answer, and what an answer
+    # that repeats the system prompt or holds a canary leads to ("block" withholds it)
+    canaries: list[str] = Field(default_factory=list)
+    on_output_leak: InjectionAction = "block"
 
 
 class AuthPolicy(BaseModel):

@@ -31,6 +31,9 @@ def render_trace(result: dict) -> None:
         st.html(highlight_entities(result["output"], result["output_entities"]))
     else:
         st.error(result.get("error") or "No output.")
+    screen = result.get("output_screen") or {}
+    if screen.get("action") == "flag":
+        st.warning("Output screen: " + "; ".join(screen.get("reasons") or []), icon=":material/flag:")
 
     st.markdown("**4 · Metrics**")
     metrics = result["metrics"]

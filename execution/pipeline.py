@@ -54,6 +54,7 @@ class RunResult:
     injection: dict
     output: str | None = None
     output_entities: list[dict] = field(default_factory=list)
+    output_screen: dict = field(default_factory=dict)  # leak of the system prompt or a canary
     pii_in: dict[str, int] = field(default_factory=dict)  # entity type -> count scrubbed from the input
     pii_out: dict[str, int] = field(default_factory=dict)  # ... and from the output
     metrics: list[MetricResult] = field(default_factory=list)
@@ -80,6 +81,7 @@ class RunResult:
             "injection": self.injection,
             "output": self.output,
             "output_entities": self.output_entities,
+            "output_screen": self.output_screen,
             "pii_out": self.pii_out,
             "metrics": {m.name: m.value for m in self.metrics},
             "metric_details": [m.to_dict() for m in self.metrics],
@@ -208,6 +210,7 @@ class Pipeline:
         self.principal = principal
         self._providers: dict[tuple[str, ...], ChatProvider] = {}
         self.limits = RenderLimits.from_settings(settings)
+        self._leaks = None  # the output leak detector, built on first use
 
     # lazily built heavy services -------------------------------------------------
     @property
@@ -417,6 +420,7 @@ class Pipeline:
                 call(p)
 
         answered = [p for p in calls if isinstance(answers.get(p.record_id), ChatResult)]
+        leaks = {p.record_id: self._leak_check(answers[p.record_id].text) for p in answered}
         t_out = time.time_ns()
         outputs = self.scrubber.scrub_many(
             [answers[p.record_id].text for p in answered], [p.pseudonyms for p in answered]
@@ -430,7 +434,7 @@ class Pipeline:
             out = scrubbed_out.get(p.record_id)
             if out is not None:
                 p.stages.items.append(StageTiming("scrub_output", t_out, out_end, {"entities": len(out.entities)}))
-            results.append(self._result(p, prompt, chat, answer, out))
+            results.append(self._result(p, prompt, chat, answer, out, leaks.get(p.record_id)))
 
         t_eval = time.time_ns()
         self._score(results, prepared)
@@ -446,6 +450,7 @@ class Pipeline:
         chat: ChatProvider,
         answer: ChatResult | PromptForgeError | None,
         out: ScrubResult | None,
+        leak: Verdict | None = None,
     ) -> RunResult:
         result = RunResult(
             record_id=p.record_id,
@@ -475,7 +480,20 @@ class Pipeline:
             result.input_tokens = answer.input_tokens
             result.output_tokens = answer.output_tokens
             result.cost_usd = answer.cost_usd
+            if leak is not None:
+                result.output_screen = leak.to_dict()
+                if leak.action == "block":  # the leaked answer is withheld: never shown or stored
+                    result.status, result.output, result.output_entities, result.pii_out = "blocked", None, [], {}
+                    result.error = "Output withheld by the output screen: " + "; ".join(leak.reasons)
         return result
+
+    def _leak_check(self, output: str) -> Verdict:
+        policy = self.settings.injection
+        if self._leaks is None:
+            from security.injection.leakage import LeakDetector
+
+            self._leaks = LeakDetector(self.settings.system_prompt, policy.canaries)
+        return self._leaks.check(output, policy.on_output_leak)
 
     def _score(self, results: list[RunResult], prepared: list[_Prepared]) -> None:
         items = [
@@ -557,4 +575,5 @@ def _decisions(r: RunResult) -> dict:
         "pii_in": r.pii_in,
         "pii_out": r.pii_out,
         "injection": {k: r.injection.get(k) for k in ("action", "score", "reasons")},
+        "output_screen": {k: r.output_screen.get(k) for k in ("action", "score", "reasons")} if r.output_screen else None,
     }
