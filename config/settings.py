@@ -50,6 +50,9 @@ class PIIPolicy(BaseModel):
     # its own recognizer's job. LOCATION stays scrubbed until a street-address recognizer
     # exists: the small spaCy model labels many names and address parts as places.
     not_personal_alone: list[str] = Field(default_factory=lambda: ["DATE_TIME", "NRP"])
+    # the small spaCy model labels many person names as organisations; read name-shaped
+    # ORG spans ("Tomomi Nishiyama") as names (fewer names leak, some product names go)
+    names_from_organisations: bool = True
     # domain vocabulary that is never scrubbed (case-insensitive exact terms)
     allow_list: list[str] = Field(default_factory=list)
     # also never scrub prompt vocabulary spaCy mislabels ("Summarise", "Translate", "Dear")

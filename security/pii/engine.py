@@ -102,9 +102,13 @@ def default_model_path() -> Path:
 
 
 def _ner_configuration() -> NerModelConfiguration:
-    """Presidio's own mapping of spaCy labels to entity types (conf/spacy.yaml)."""
+    """Presidio's own mapping of spaCy labels to entity types (conf/spacy.yaml), keeping ORG:
+    the small model labels many person names as organisations, and ``NerRecognizer`` reads
+    name-shaped ones as names (other organisations are never reported)."""
     conf_text = resources.files("presidio_analyzer").joinpath("conf/spacy.yaml").read_text()
-    return NerModelConfiguration(**yaml.safe_load(conf_text)["ner_model_configuration"])
+    conf = yaml.safe_load(conf_text)["ner_model_configuration"]
+    conf["labels_to_ignore"] = [x for x in conf["labels_to_ignore"] if x not in ("ORG", "ORGANIZATION")]
+    return NerModelConfiguration(**conf)
 
 
 Recognizers = Sequence[type[EntityRecognizer]]

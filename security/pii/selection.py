@@ -8,6 +8,7 @@ from dataclasses import replace
 from presidio_analyzer import RecognizerResult
 
 from config.settings import PIIPolicy
+from security.pii.recognizers.ner import FROM_ORGANISATION
 from security.pii.results import Entity
 from security.pii.vocabulary import PROMPT_VOCABULARY
 
@@ -86,6 +87,7 @@ def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) ->
         for r in results
         if r.end > r.start
         and (r.entity_type in wanted if wanted else r.entity_type not in skipped)
+        and (policy.names_from_organisations or not recognizer_name(r).endswith(FROM_ORGANISATION))
         and r.score >= policy.threshold_for(r.entity_type)
         and " ".join(text[r.start : r.end].split()).casefold() not in allowed
     ]

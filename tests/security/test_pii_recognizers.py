@@ -259,3 +259,28 @@ def test_swift_codes_in_context(scrubber, text, expected):
 )
 def test_dates_of_birth_need_birth_context(scrubber, text, expected):
     assert spans(scrubber, text, "DATE_OF_BIRTH") == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Please send the statement to Tomomi Nishiyama.", ["Tomomi Nishiyama"]),  # spaCy says ORG
+        ("Billing address: Sophie Lang\n    3482 Via Franscini", ["Sophie Lang"]),
+        ("My name is Rubija", ["Rubija"]),  # one word: only after a naming cue
+        ("Wire funds to Deutsche Bank today.", []),  # an organisation word
+        ("Becker Capital Partners reported earnings.", []),
+        ("Compare Visa and Mastercard chargeback timelines.", []),  # a capitalised verb is no first name
+        ("Pick one of News & Buzz, Music, Sports or Travel.", []),  # a list, not a name
+        ("Explain the role of the OCC and the FDIC to a new analyst.", []),
+    ],
+)
+def test_name_shaped_organisations_are_read_as_names(scrubber, text, names):
+    assert spans(scrubber, text, "PERSON") == names
+
+
+@pytest.mark.slow
+def test_reading_organisations_as_names_can_be_turned_off(make_scrubber):
+    text = "Please send the statement to Tomomi Nishiyama."
+    assert "Tomomi Nishiyama" not in make_scrubber().scrub(text).text
+    assert "Tomomi Nishiyama" in make_scrubber(names_from_organisations=False).scrub(text).text

@@ -1,11 +1,15 @@
-"""spaCy's named entities, trusted less when the span holds no letters; no digits in names."""
+"""spaCy's named entities, trusted less when the span holds no letters; no digits in names;
+organisations that are shaped like person names read as names."""
 
 from __future__ import annotations
+
+import re
 
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
 from security.pii.recognizers.registry import register_recognizer
+from security.pii.vocabulary import PROMPT_VOCABULARY
 
 
 @register_recognizer
@@ -19,12 +23,38 @@ class NerRecognizer(SpacyRecognizer):
 
     REPLACES = ("SpacyRecognizer",)
     NUMERIC_SCORE = 0.45
+    NAME_FROM_ORG_SCORE = 0.6
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # organisations are read (as possible names) but never reported
+        self.supported_entities = [e for e in self.supported_entities if e != "ORGANIZATION"]
 
     def analyze(self, text, entities, nlp_artifacts=None) -> list[RecognizerResult]:
-        results = [
-            r for r in super().analyze(text, entities, nlp_artifacts)
-            if not (r.entity_type == "PERSON" and any(ch.isdigit() for ch in text[r.start : r.end]))
-        ]
+        wanted = set(entities or self.supported_entities) & set(self.supported_entities)
+        results = []
+        for span, score in zip(getattr(nlp_artifacts, "entities", []), getattr(nlp_artifacts, "scores", [])):
+            kind, start, end = span.label_, span.start_char, span.end_char
+            if kind == "ORGANIZATION" and "PERSON" in wanted:
+                name = name_in_organisation(text, start, end)
+                if name is None:
+                    continue  # an organisation is not personal data
+                kind, (start, end), score = "PERSON", name, min(score, self.NAME_FROM_ORG_SCORE)
+                source = self.name + FROM_ORGANISATION
+            else:
+                source = self.name
+            if kind not in wanted or (kind == "PERSON" and any(ch.isdigit() for ch in text[start:end])):
+                continue
+            results.append(
+                RecognizerResult(
+                    kind, start, end, score,
+                    analysis_explanation=self.build_explanation(score, self.DEFAULT_EXPLANATION.format(span.label_)),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: source,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+            )
         for result in results:
             if is_numeric(text[result.start : result.end]):
                 result.score = min(result.score, self.NUMERIC_SCORE)
@@ -34,3 +64,57 @@ class NerRecognizer(SpacyRecognizer):
 def is_numeric(span: str) -> bool:
     """More digits than letters ("2024", "+1-212-555-0143x77")."""
     return sum(ch.isdigit() for ch in span) > sum(ch.isalpha() for ch in span)
+
+
+# words that make a capitalised span an organisation, not a person
+ORG_WORDS = frozenset(
+    """bank banks banking inc llc ltd plc gmbh ag sa co corp corporation company group holdings partners
+    capital fund funds trust securities insurance financial finance credit union federal reserve agency
+    department ministry council committee board foundation institute university college school academy
+    hospital clinic club airlines airways technologies technology systems solutions software labs media news
+    times journal post services service center centre association society network networks international
+    global national american european street st road rd avenue ave lane drive boulevard""".split()
+)
+FROM_ORGANISATION = "/organisation"  # recognizer-name suffix of names read from ORG spans
+LEADING_WORDS = frozenset("the a an our my your their his her its this that these those".split())
+_NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z'\-]+|[A-Z]\.?|[A-Z][a-z]+-[A-Z][a-z]+)$", re.UNICODE)
+_NAME_CONTEXT = re.compile(
+    r"(?:my name is|name:|named|called|dear|hi|hello|mr\.?|mrs\.?|ms\.?|dr\.?|customer|client|applicant)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _is_name_token(token: str) -> bool:
+    word = token.strip(".,;:'\"()")
+    return bool(word) and word.casefold() not in ORG_WORDS and bool(_NAME_TOKEN.match(_ascii_caps(word)))
+
+
+def _ascii_caps(word: str) -> str:
+    """Accented letters count as letters of their case (Gelencsér, Ólafsdóttir)."""
+    return "".join(("A" if ch.isupper() else "a") if ch.isalpha() and not ch.isascii() else ch for ch in word)
+
+
+def name_in_organisation(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of a person's name inside an ORG span, or None. Two to four capitalised
+    words (initials allowed, no organisation words) from the start of the span; a single
+    word only right after a naming cue ("my name is", "Dear", "customer")."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    while words and words[0].group(0).strip(".,:;").casefold() in PROMPT_VOCABULARY | LEADING_WORDS:
+        words.pop(0)  # "Compare Visa", "The Rings": a capitalised verb or article is not part of a name
+    taken = []
+    for m in words:
+        if not _is_name_token(m.group(0)):
+            break
+        taken.append(m)
+        if m.group(0).endswith(","):
+            break  # "Music, Sports": a list, not one name
+    if len(taken) < len(words) and any(w.group(0).strip(".,").casefold() in ORG_WORDS for w in words):
+        return None  # "Becker Capital Partners": the organisation words come later
+    if not taken or len(taken) > 4 or any(w.group(0).endswith(",") for w in taken[:-1]) or (
+        len(taken) > 1 and taken[0].group(0).endswith(",")
+    ):
+        return None
+    if len(taken) == 1 and not _NAME_CONTEXT.search(text[max(0, start - 20) : start]):
+        return None
+    last = taken[-1]
+    return start + taken[0].start(), start + last.start() + len(last.group(0).rstrip(".,;:"))
