@@ -284,3 +284,22 @@ def test_reading_organisations_as_names_can_be_turned_off(make_scrubber):
     text = "Please send the statement to Tomomi Nishiyama."
     assert "Tomomi Nishiyama" not in make_scrubber().scrub(text).text
     assert "Tomomi Nishiyama" in make_scrubber(names_from_organisations=False).scrub(text).text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("My name is Siiri", ["Siiri"]),
+        ("Hello, my name is Ana Lima and I need help.", ["Ana Lima"]),
+        ("Dear Ubul,\nthanks for the call.", ["Ubul"]),
+        ("Kind regards,\nTomomi", ["Tomomi"]),
+        ("Applicant name: Rubija Hadžić", ["Rubija Hadžić"]),
+        ("Dear Sir, please find the statement attached.", []),
+        ("Hi all, the branch meeting moved to Friday.", []),
+        ("My name is not important here.", []),
+        ("Fill in the Name: field before you submit.", []),
+    ],
+)
+def test_names_after_cues(scrubber, text, names):
+    assert spans(scrubber, text, "PERSON") == names
