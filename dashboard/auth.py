@@ -13,7 +13,7 @@ import streamlit as st
 from config.errors import PromptForgeError
 from dashboard import services
 from security.identity import Permission, Principal
-from security.identity.accounts import utcnow
+from storage.schema import utcnow
 from security.identity.sessions import Session
 
 SESSION_KEY = "pf_session"

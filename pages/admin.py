@@ -9,7 +9,7 @@ from config.errors import PromptForgeError
 from dashboard import auth, services
 from dashboard.widgets import show_error
 from security.identity import Permission, Role
-from security.identity.accounts import utcnow
+from storage.schema import utcnow
 
 who = auth.require(Permission.MANAGE_USERS)
 accounts = services.accounts()

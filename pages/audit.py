@@ -14,6 +14,7 @@ from dashboard.widgets import show_error
 from security.audit_trail import AuditTrail
 from security.identity import Permission
 from storage.audit_search import AuditQuery
+from storage.schema import utcnow
 
 PAGE_SIZE = 200
 
@@ -65,7 +66,7 @@ f1, f2, f3, f4 = st.columns([2, 2, 2, 2])
 actor = f1.text_input("Actor contains", placeholder="user:alice", key="audit_actor")
 picked = f2.multiselect("Actions", actions, key="audit_actions")
 target = f3.text_input("Target contains", placeholder="prompt:loan-summary", key="audit_target")
-today = datetime.utcnow().date()
+today = utcnow().date()
 period = f4.date_input("Dates (UTC)", (today - timedelta(days=30), today), key="audit_dates")
 since = until = None
 if isinstance(period, tuple) and len(period) == 2:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from config.errors import InputError, NotFoundError, PermissionDenied
 from security.identity import Permission
 from security.prompt_registry import PRODUCTION, PromptRegistry
 from storage.label_requests import LabelRequest, LabelRequestTable
+from storage.schema import utcnow
 
 MAX_TEXT = 1000
 
@@ -32,7 +32,7 @@ class LabelMoves:
         target = self.prompts.resolve(f"{slug}@v{version}")
         request = LabelRequest(
             id=uuid.uuid4().hex, slug=target.slug, version=target.version, label=label,
-            reason=reason.strip()[:MAX_TEXT], requested_by=self.principal.actor, requested_at=_now(),
+            reason=reason.strip()[:MAX_TEXT], requested_by=self.principal.actor, requested_at=utcnow(),
             status="pending", decided_by=None, decided_at=None, note=None,
         )
         self.table.insert(request)
@@ -64,7 +64,7 @@ class LabelMoves:
 
     def _decide(self, request: LabelRequest, status: str, note: str) -> LabelRequest:
         decided = replace(
-            request, status=status, decided_by=self.principal.actor, decided_at=_now(),
+            request, status=status, decided_by=self.principal.actor, decided_at=utcnow(),
             note=note.strip()[:MAX_TEXT] or None,
         )
         if not self.table.decide(request.id, status, decided.decided_by, decided.decided_at, decided.note):
@@ -77,7 +77,3 @@ class LabelMoves:
             self.principal.actor, action, f"prompt:{request.slug}",
             {"request": request.id, "label": request.label, "version": request.version},
         )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

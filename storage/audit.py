@@ -266,7 +266,7 @@ class AuditLog:
         """The new events after ``tail`` (``(seq, hash)`` or ``None``), hashed in order, and
         their rows (values in ``_COLUMNS`` order)."""
         seq, prev_hash = (tail[0], tail[1]) if tail else (0, GENESIS)
-        ts = datetime.now(UTC).replace(tzinfo=None)
+        ts = schema.utcnow()
         ts_text = _ts_text(ts)
         alg, digest = self.alg, self._digest
         appended, rows = [], []

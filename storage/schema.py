@@ -7,9 +7,16 @@ TruLens's: we read and append to them only through its ORM definitions.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+
+def utcnow() -> datetime:
+    """Now, as every ``pf_`` table stores times: naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 runs = sa.Table(
     "pf_runs",

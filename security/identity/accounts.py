@@ -10,21 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from config.errors import AuthenticationError, InputError, NotFoundError
 from config.settings import AuthPolicy
 from security.identity.passwords import check_policy, hash_password, one_time_password, verify_password
 from security.identity.principal import Principal
 from security.identity.roles import Permission, Role, parse_roles
+from storage.schema import utcnow
 from storage.users import UserRow, UserTable
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 BAD_CREDENTIALS = "Wrong user name or password."
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -152,12 +152,6 @@ class AnalysisPool:
             feeder = None  # replaced meanwhile: analyse this batch here
         return Pending(self, feeder, texts, params)
 
-    def analyze(
-        self, texts: Sequence[str], params: AnalysisParams, local: Local
-    ) -> list[list[RecognizerResult]]:
-        """``local(texts)``, shared with the workers when the batch is large and they are ready."""
-        return self.submit(texts, params).result(local)
-
     def shutdown(self) -> None:
         """Stop the workers and wait for them; later batches are analysed in-process."""
         with self._lock:

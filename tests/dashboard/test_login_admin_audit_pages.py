@@ -32,7 +32,7 @@ def _sign_in(at: AppTest, user: str, password: str) -> AppTest:
 
 def _session(user: str, *roles: str, **age):
     from security.identity import Principal, parse_roles
-    from security.identity.accounts import utcnow
+    from storage.schema import utcnow
     from security.identity.sessions import Session
 
     start = utcnow() - timedelta(**age) if age else utcnow()

@@ -36,8 +36,7 @@ class NameCueRecognizer(ConstantPatterns, PatternRecognizer):
     def analyze(self, text, entities, nlp_artifacts=None, regex_flags=None):
         """Only the ``hit`` group is the name (Presidio would report the cue as well)."""
         results = []
-        for pattern in self.PATTERNS:
-            compiled = self._compiled(pattern)
+        for pattern, compiled in zip(self.PATTERNS, _COMPILED, strict=True):
             for m in compiled.finditer(text):
                 start, end = m.span("hit")
                 words = text[start:end].split()
@@ -45,12 +44,6 @@ class NameCueRecognizer(ConstantPatterns, PatternRecognizer):
                     continue
                 results.append(self._result(pattern, start, end))
         return results
-
-    def _compiled(self, pattern: Pattern) -> re.Pattern:
-        cache = self.__dict__.setdefault("_patterns", {})
-        if pattern.name not in cache:
-            cache[pattern.name] = re.compile(pattern.regex, re.MULTILINE)
-        return cache[pattern.name]
 
     def _result(self, pattern: Pattern, start: int, end: int) -> RecognizerResult:
         return RecognizerResult(
@@ -63,6 +56,7 @@ class NameCueRecognizer(ConstantPatterns, PatternRecognizer):
         )
 
 
+_COMPILED = tuple(re.compile(p.regex, re.MULTILINE) for p in NameCueRecognizer.PATTERNS)
 # words that follow a cue without being a name ("Dear Sir", "Hi All", "My name is Not important")
 _NOT_NAMES = frozenset(
     "sir madam sirs all team everyone customer customers colleagues friends there folks valued member "

@@ -45,6 +45,8 @@ class NerRecognizer(SpacyRecognizer):
                 source = self.name
             if kind not in wanted or (kind == "PERSON" and any(ch.isdigit() for ch in text[start:end])):
                 continue
+            if is_numeric(text[start:end]):
+                score = min(score, self.NUMERIC_SCORE)
             results.append(
                 RecognizerResult(
                     kind, start, end, score,
@@ -55,9 +57,6 @@ class NerRecognizer(SpacyRecognizer):
                     },
                 )
             )
-        for result in results:
-            if is_numeric(text[result.start : result.end]):
-                result.score = min(result.score, self.NUMERIC_SCORE)
         return results
 
 
