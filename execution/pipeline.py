@@ -381,7 +381,8 @@ class Pipeline:
         if self.settings.injection.screen_variables:
             for name, value in variables.items():
                 if isinstance(value, str) and value.strip():
-                    v = self.screener.screen(value, source=f"variable:{name}")
+                    untrusted = self.settings.injection.is_untrusted(name)
+                    v = self.screener.screen(value, source=f"variable:{name}", untrusted=untrusted)
                     if v.hits:
                         # the raw value was screened in memory; its excerpts are scrubbed
                         # before the verdict goes anywhere

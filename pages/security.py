@@ -65,7 +65,8 @@ with right:
     st.subheader("Injection rules")
     st.caption(
         f"Flag at {settings.injection.flag_threshold}, {settings.injection.on_block_threshold} at "
-        f"{settings.injection.block_threshold}; variable values screened as untrusted input: "
-        f"{'yes' if settings.injection.screen_variables else 'no'}."
+        f"{settings.injection.block_threshold}; variable values screened: "
+        f"{'yes' if settings.injection.screen_variables else 'no'}; untrusted variables (the indirect "
+        f"screen): {', '.join(settings.injection.untrusted_variables) or 'none'}."
     )
-    st.dataframe(pd.DataFrame(report.rule_rows()), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(report.rule_rows(settings)), hide_index=True, width="stretch")

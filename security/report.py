@@ -59,15 +59,25 @@ def recognizer_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def rule_rows() -> list[dict[str, Any]]:
-    from security.injection.rules import registered_rules
+def rule_rows(settings: Settings) -> list[dict[str, Any]]:
+    """The rules in force for ``settings``: the registered ones and the semantic ones."""
+    from security.injection import get_screener, semantic_unavailable
 
-    import security.injection  # noqa: F401  the built-in rules register on import
-
-    return [
-        {"rule": r.name, "category": r.category, "weight": r.weight, "description": r.description}
-        for r in registered_rules()
+    screener = get_screener(settings)
+    rows = [
+        {
+            "rule": r.name,
+            "category": r.category,
+            "weight": r.weight,
+            "reads": "untrusted values" if r.untrusted_only else "prompts and values",
+            "description": r.description,
+        }
+        for r in screener.rules
     ]
+    why = semantic_unavailable(settings)
+    if why:
+        rows.append({"rule": "semantic rules", "category": "", "weight": 0.0, "reads": "", "description": why})
+    return rows
 
 
 def _entity_types() -> set[str]:

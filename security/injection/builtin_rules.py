@@ -211,6 +211,43 @@ BUILTIN_RULES = [
             r"^\s*\[\s*(?:system|developer)\s*(?:message)?\s*\]",
         ],
     ),
+    RegexRule(
+        "steers_the_answer",
+        "instruction_override",
+        "In an untrusted value: tells the assistant what to put in its answer, or addresses the AI "
+        "reading the document.",
+        0.7,
+        [
+            (
+                r"\b(?:include|add|insert|embed|append|mention|incorporate|integrate|feature|put|weave|merge|"
+                r"promote|advertise|recommend|suggest|say|state|tell)\w*\b(?:[^.!?\n]|\.(?=\S)){0,80}?\b(?:in|into|to|within|"
+                r"throughout)\s+(?:your|the)\s+(?:(?:final|next|own)\s+)?(?:response|answer|output|summary|"
+                r"code(?:base)?|implementation|solution|program|algorithm|completion)s?\b"
+            ),
+            (
+                r"\b(?:add|append|insert|embed|advertise|promote)\w*\b(?:[^.!?\n]|\.(?=\S)){0,80}?\b(?:to|into|in)\s+your\s+"
+                r"(?:(?:final|next)\s+)?repl(?:y|ies)\b"
+            ),
+            (
+                r"\b(?:in|within|throughout|at\s+the\s+(?:end|start|beginning)\s+of)\s+your\s+(?:(?:final|next)\s+)?"
+                r"(?:response|answer|output|summary|completion)s?\s*,"
+            ),
+            (
+                r"\b(?:augment|modify|update|end|begin|start|conclude|rewrite)\s+your\s+(?:response|answer|"
+                r"reply|output|summary)\b"
+            ),
+            (
+                r"\b(?:note|message|instructions?|attention|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
+                r"(?:ai|assistant|language\s+model|llm|chatbot|model)s?\b"
+            ),
+            r"\b(?:ai|assistant|language\s+model|llm|chatbot)s?\s+(?:reading|processing|summari[sz]ing)\s+this\b",
+            (
+                r"\bwhen\s+(?:you\s+)?(?:summari[sz]|answer|respond|repl|process|read)\w*\s+(?:to\s+)?"
+                r"(?:this|the)\s+(?:e-?mail|message|document|page|text)\b"
+            ),
+        ],
+        untrusted_only=True,
+    ),
 ]
 
 for _rule in BUILTIN_RULES:

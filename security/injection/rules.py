@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -37,12 +37,15 @@ class Hit:
     end: int
     excerpt: str
     via: str = ""  # "" in the text itself, else the view it was found in ("decoded base64")
+    example: str = ""  # semantic rules: the library example it is closest to
+    similarity: float | None = None  # ... and how close (cosine)
 
     @property
     def reason(self) -> str:
-        if self.via:
-            return f"{self.category} ({self.via})"
-        return f"{self.category}: '{self.excerpt}'"
+        found = f"{self.category} ({self.via})" if self.via else f"{self.category}: '{self.excerpt}'"
+        if self.example:
+            found += f", similar ({self.similarity:.2f}) to '{self.example}'"
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,9 +64,17 @@ class Rule(ABC):
         self.description = description
         self.weight = weight
 
+    # True: the rule reads only untrusted values (a pasted e-mail or document), where a
+    # request to the assistant is itself suspicious
+    untrusted_only = False
+
     @abstractmethod
     def match(self, text: str) -> list[Hit]:
         """Every place in ``text`` where this rule fires."""
+
+    def match_many(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """``match`` for each text; model-backed rules override it to batch."""
+        return [self.match(text) for text in texts]
 
     def hit(self, text: str, start: int, end: int, weight: float | None = None) -> Hit:
         """A ``Hit`` of this rule over ``text[start:end]``."""
@@ -95,8 +106,10 @@ class RegexRule(Rule):
         weight: float,
         patterns: Iterable[str],
         flags: int = re.IGNORECASE,
+        untrusted_only: bool = False,
     ) -> None:
         super().__init__(name, category, description, weight)
+        self.untrusted_only = untrusted_only
         self.patterns = [re.compile(p, flags | re.MULTILINE) for p in patterns]
         if not self.patterns:
             raise ValueError(f"rule {name}: at least one pattern is needed")

@@ -22,15 +22,22 @@ def combined_score(hits: Sequence[Hit]) -> float:
 
 
 class Screener:
-    """Screens (scrubbed) text for prompt injection. ``rules`` default to the registered ones."""
+    """Screens (scrubbed) text for prompt injection.
 
-    def __init__(self, policy: InjectionPolicy, rules: Sequence[Rule] | None = None) -> None:
+    ``rules`` default to the registered ones; ``extra_rules`` (the semantic rules, which
+    need the settings' embedding model) are added to them.
+    """
+
+    def __init__(
+        self, policy: InjectionPolicy, rules: Sequence[Rule] | None = None, extra_rules: Sequence[Rule] = ()
+    ) -> None:
         self.policy = policy
         self._rules = list(rules) if rules is not None else None
+        self.extra_rules = list(extra_rules)
 
     @property
     def rules(self) -> list[Rule]:
-        return self._rules if self._rules is not None else registered_rules()
+        return (self._rules if self._rules is not None else registered_rules()) + self.extra_rules
 
     def action_for(self, score: float) -> Action:
         if score >= self.policy.block_threshold:
@@ -39,27 +46,37 @@ class Screener:
             return "flag"
         return "allow"
 
-    def screen(self, text: str, source: str = "prompt") -> Verdict:
-        """The verdict on one text; ``source`` names where it came from ("prompt", "variable:x")."""
-        if not isinstance(text, str):
-            raise InputError(
-                f"The {source} to screen is not text (got {type(text).__name__}).",
-                "Pass a decoded string.",
-            )
-        hits = sorted(
-            (
+    def screen(self, text: str, source: str = "prompt", untrusted: bool = False) -> Verdict:
+        """The verdict on one text; ``source`` names where it came from ("prompt", "variable:x");
+        ``untrusted`` texts (a pasted e-mail or document) also meet the untrusted-only rules."""
+        return self.screen_many([text], source, untrusted)[0]
+
+    def screen_many(self, texts: Sequence[str], source: str = "prompt", untrusted: bool = False) -> list[Verdict]:
+        """Verdicts for ``texts`` (each rule sees all of them at once, so models batch)."""
+        for text in texts:
+            if not isinstance(text, str):
+                raise InputError(
+                    f"The {source} to screen is not text (got {type(text).__name__}).",
+                    "Pass a decoded string.",
+                )
+        owners, vias, seen = [], [], []
+        for i, text in enumerate(texts):
+            for via, view in views(text):
+                owners.append(i)
+                vias.append(via)
+                seen.append(view)
+        found: list[list[Hit]] = [[] for _ in texts]
+        for rule in self.rules:
+            if rule.untrusted_only and not untrusted:
+                continue
+            for owner, via, hits in zip(owners, vias, rule.match_many(seen), strict=True):
                 # a hit in a derived view keeps no excerpt: decoded text was never scrubbed
-                hit if not via else replace(hit, start=0, end=0, excerpt="", via=via)
-                for via, view in views(text)
-                for rule in self.rules
-                for hit in rule.match(view)
-            ),
-            key=lambda h: (h.via != "", h.start, -h.weight),
-        )
+                found[owner].extend(hit if not via else replace(hit, start=0, end=0, excerpt="", via=via) for hit in hits)
+        return [self._verdict(hits, source) for hits in found]
+
+    def _verdict(self, hits: list[Hit], source: str) -> Verdict:
+        hits = sorted(hits, key=lambda h: (h.via != "", h.start, -h.weight))
         score = combined_score(hits)
         return Verdict(
             score=score, action=self.action_for(score), reasons=reasons_for(hits), hits=hits, source=source
         )
-
-    def screen_many(self, texts: Sequence[str], source: str = "prompt") -> list[Verdict]:
-        return [self.screen(text, source) for text in texts]

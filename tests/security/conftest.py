@@ -31,3 +31,12 @@ def make_scrubber(analyzer):
 def scrubber(make_scrubber):
     """The default policy (pseudonyms, threshold 0.4)."""
     return make_scrubber()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 embedder (bundled package, offline), loaded once."""
+    from config.models import sentence_embedder
+    from config.settings import Settings
+
+    return sentence_embedder(Settings())

@@ -81,7 +81,7 @@ def test_to_dict_is_json_safe():
     verdict = screener().screen("medium strong", source="variable:x")
     data = json.loads(json.dumps(verdict.to_dict()))
     assert data["action"] == "block" and data["flagged"] is True and data["source"] == "variable:x"
-    assert set(data["hits"][0]) == {"rule", "category", "weight", "start", "end", "excerpt", "via"}
+    assert set(data["hits"][0]) == {"rule", "category", "weight", "start", "end", "excerpt", "via", "example", "similarity"}
 
 
 def test_screen_many_and_input_checks():

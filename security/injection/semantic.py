@@ -1,0 +1,239 @@
+"""Semantic injection rules on all-MiniLM-L6-v2 sentence embeddings, taught by the
+project's own example libraries (``security/injection/library``), for attacks that no
+pattern words the same way twice.
+
+- ``SimilarToKnownAttack``: a window of the text reads like a known attack rather than
+  like an ordinary request or document.
+- ``InstructionInData`` (untrusted values only): a sentence of a pasted e-mail or
+  document reads as a request to the assistant *and* does not belong to the text around
+  it.
+
+Each rule fits a logistic regression on the embedded libraries the first time it is
+used (about a second; nothing is downloaded or stored) and reports, for every hit, the
+library example it is closest to and how close. The embedder comes through a factory,
+so the model loads on first use, once per process, and tests pass their own.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from config.models import Embedder
+from security.injection import library
+from security.injection.library import Example
+from security.injection.rules import CATEGORIES, Hit, Rule, excerpt
+from security.injection.segments import Span, chunks, sentences, windows, word_count
+
+EmbedderFactory = Callable[[], Embedder]
+
+# a text that says nothing to or about the model cannot steer it: the semantic pass is
+# skipped there (PII-heavy records, plain data), which keeps screening cheap
+ADDRESSES_MODEL = re.compile(
+    r"\b(?:you|your|yourself|u|ai|assistant|chat\s?bot|bot|model|gpt|chatgpt|claude|bard|gemini|llm|"
+    r"prompts?|instructions?|rules?|persona|character|roles?|pretend|act|simulate|imagine|respond|"
+    r"responses?|reply|answers?|mode|jailbreak\w*|filter\w*|polic(?:y|ies)|restrict\w*|guidelines?)\b",
+    re.IGNORECASE,
+)
+
+
+def _ramp(value: float, low: float, high: float, floor: float = 0.5, top: float = 0.95) -> float:
+    """``floor`` at ``low`` rising linearly to ``top`` at ``high``."""
+    share = min(1.0, max(0.0, (value - low) / max(high - low, 1e-6)))
+    return round(floor + (top - floor) * share, 4)
+
+
+class Taught:
+    """Positive and negative examples, embedded and fitted on first use.
+
+    ``decision`` is the logistic regression's log-odds of "positive"; ``nearest`` the
+    positive example closest to each vector and its cosine.
+    """
+
+    def __init__(self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0) -> None:
+        if not positives or not negatives:
+            raise ValueError("a semantic rule needs positive and negative examples")
+        self.positives = list(positives)
+        self.negatives = list(negatives)
+        self.c = c
+        self._vectors: np.ndarray | None = None
+        self._model = None
+        self._lock = threading.Lock()
+
+    def ready(self, embedder: Embedder) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            from sklearn.linear_model import LogisticRegression
+
+            vectors = embedder.encode([e.text for e in self.positives + self.negatives])
+            labels = np.r_[np.ones(len(self.positives)), np.zeros(len(self.negatives))]
+            self._model = LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000).fit(vectors, labels)
+            self._vectors = vectors[: len(self.positives)]
+
+    def decision(self, vectors: np.ndarray) -> np.ndarray:
+        return self._model.decision_function(vectors)
+
+    def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        similarities = vectors @ self._vectors.T
+        return similarities.argmax(axis=1), similarities.max(axis=1)
+
+
+class SemanticRule(Rule):
+    """Shared machinery: a lazily built embedder, a taught classifier, batched matching."""
+
+    def __init__(
+        self, name: str, category: str, description: str, weight: float, embedder: EmbedderFactory, taught: Taught
+    ) -> None:
+        super().__init__(name, category, description, weight)
+        self.taught = taught
+        self._factory = embedder
+        self._embedder: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._factory()
+        self.taught.ready(self._embedder)
+        return self._embedder
+
+    def match(self, text: str) -> list[Hit]:
+        return self.match_many([text])[0]
+
+    def pieces(self, text: str) -> list[Span]:
+        """The spans of ``text`` to embed ([] skips the text)."""
+        raise NotImplementedError
+
+    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
+        """One score per piece; a piece scoring at least ``self.threshold`` is a hit."""
+        raise NotImplementedError
+
+    threshold: float = 0.0
+    strong: float = 1.0
+
+    def match_many(self, texts: Sequence[str]) -> list[list[Hit]]:
+        """Hits per text; every piece of every text goes to the model in one batch."""
+        spans = [self.pieces(text) for text in texts]
+        flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
+        if not flat:
+            return [[] for _ in texts]
+        vectors = self.embedder.encode(flat)
+        out, at = [], 0
+        for text, found in zip(texts, spans, strict=True):
+            out.append(self._hits(text, found, vectors[at : at + len(found)]) if found else [])
+            at += len(found)
+        return out
+
+    def _hits(self, text: str, spans: list[Span], vectors: np.ndarray) -> list[Hit]:
+        scores = self.scores(text, spans, vectors)
+        firing = [i for i, score in enumerate(scores) if score >= self.threshold]
+        if not firing:
+            return []
+        nearest, similarity = self.taught.nearest(vectors[firing])
+        hits = []
+        for i, best, close in zip(firing, nearest, similarity, strict=True):
+            example = self.taught.positives[int(best)]
+            hit = self.hit(text, *spans[i], weight=_ramp(float(scores[i]), self.threshold, self.strong))
+            category = example.label if example.label in CATEGORIES else self.category
+            hits.append(replace(hit, category=category, example=excerpt(example.text), similarity=round(float(close), 3)))
+        return hits
+
+
+class SimilarToKnownAttack(SemanticRule):
+    """A window of the text reads like an attack in the library, not like an ordinary
+    request or document text (the classifier's log-odds, flagged from ``threshold``)."""
+
+    def __init__(
+        self,
+        embedder: EmbedderFactory,
+        attacks: Sequence[Example] | None = None,
+        ordinary: Sequence[Example] | None = None,
+        threshold: float = 1.0,
+        strong: float = 3.0,
+        extra_dir: Path | None = None,
+    ) -> None:
+        if attacks is None:
+            attacks = library.load(library.ATTACKS, extra_dir)
+        if ordinary is None:
+            ordinary = library.load(library.REQUESTS, extra_dir) + library.load(library.DOCUMENTS, extra_dir)
+        super().__init__(
+            "similar_to_known_attack",
+            "roleplay_jailbreak",
+            "Reads like an attack in the project's own library (all-MiniLM-L6-v2 + logistic regression).",
+            0.95,
+            embedder,
+            Taught(attacks, ordinary, c=3.0),
+        )
+        self.threshold = threshold
+        self.strong = strong
+
+    def pieces(self, text: str) -> list[Span]:
+        return windows(text) if ADDRESSES_MODEL.search(text) else []
+
+    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
+        return self.taught.decision(vectors)
+
+
+class InstructionInData(SemanticRule):
+    """In an untrusted value, a sentence that reads as a request to the assistant.
+
+    An indirect injection looks like an ordinary instruction ("write a script that...");
+    what gives it away is where it stands: inside an e-mail or a document whose own
+    sentences read like document text and share a topic. A sentence scores the
+    classifier's log-odds of "request" (request library against document-text library)
+    minus ``off_topic`` times its similarity to the rest of the value.
+    """
+
+    untrusted_only = True
+
+    def __init__(
+        self,
+        embedder: EmbedderFactory,
+        requests: Sequence[Example] | None = None,
+        documents: Sequence[Example] | None = None,
+        threshold: float = 0.4,
+        strong: float = 2.5,
+        off_topic: float = 8.0,
+        extra_dir: Path | None = None,
+        min_words: int = 4,
+        max_words: int = 40,
+    ) -> None:
+        super().__init__(
+            "instruction_in_data",
+            "instruction_override",
+            "In an untrusted value (e-mail, document), a sentence that reads as a request to the assistant "
+            "and not as part of the text around it.",
+            0.9,
+            embedder,
+            Taught(
+                requests if requests is not None else library.load(library.REQUESTS, extra_dir),
+                documents if documents is not None else library.load(library.DOCUMENTS, extra_dir),
+            ),
+        )
+        self.threshold = threshold
+        self.strong = strong
+        self.off_topic = off_topic
+        self.min_words = min_words
+        self.max_words = max_words
+
+    def pieces(self, text: str) -> list[Span]:
+        return [
+            chunk
+            for span in sentences(text)
+            if word_count(text, span) >= self.min_words
+            for chunk in chunks(text, span, self.max_words)
+        ]
+
+    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
+        total = vectors.sum(axis=0)
+        rest = total[None, :] - vectors  # every other sentence of the value
+        norms = np.linalg.norm(rest, axis=1)
+        belonging = np.where(norms > 1e-6, (vectors * rest).sum(axis=1) / np.maximum(norms, 1e-6), 0.0)
+        return self.taught.decision(vectors) - self.off_topic * belonging
