@@ -8,6 +8,7 @@ from dataclasses import replace
 from presidio_analyzer import RecognizerResult
 
 from config.settings import PIIPolicy
+from security.pii.name_spans import complete_names
 from security.pii.recognizers.ner import FROM_ORGANISATION
 from security.pii.results import Entity
 from security.pii.vocabulary import PROMPT_VOCABULARY
@@ -89,9 +90,13 @@ def select(text: str, results: Iterable[RecognizerResult], policy: PIIPolicy) ->
         and (r.entity_type in wanted if wanted else r.entity_type not in skipped)
         and (policy.names_from_organisations or not recognizer_name(r).endswith(FROM_ORGANISATION))
         and r.score >= policy.threshold_for(r.entity_type)
-        and " ".join(text[r.start : r.end].split()).casefold() not in allowed
+        and _keep(text[r.start : r.end], allowed)
     ]
-    return resolve_overlaps(text, candidates)
+    return resolve_overlaps(text, complete_names(text, candidates, lambda span: _keep(span, allowed)))
+
+
+def _keep(span: str, allowed: set[str]) -> bool:
+    return " ".join(span.split()).casefold() not in allowed
 
 
 def analysis_threshold(policy: PIIPolicy) -> float:

@@ -105,8 +105,16 @@ def test_builtin_allow_list_only_spares_whole_words_and_can_be_turned_off(make_s
     text = "Summarise this customer message for Maria Gonzalez."
     scrubbed = make_scrubber().scrub(text)
     assert scrubbed.text.startswith("Summarise") and "Maria Gonzalez" not in scrubbed.text
-    # without the built-in list, spaCy's mislabel of "Summarise" as a PERSON comes back
-    assert make_scrubber(builtin_allow_list=False).scrub(text).text.startswith("<PERSON_1>")
+    # a detection that is only an instruction verb is spared by the built-in list alone
+    from presidio_analyzer import RecognizerResult
+
+    from security.pii.selection import select
+
+    verb = [RecognizerResult("PERSON", 0, 9, 0.85)]
+    assert select(text, verb, make_scrubber().policy) == []
+    assert [text[e.start : e.end] for e in select(text, verb, make_scrubber(builtin_allow_list=False).policy)] == [
+        "Summarise"
+    ]
 
 
 @pytest.mark.slow
@@ -137,13 +145,13 @@ def test_dates_and_languages_alone_are_not_scrubbed(make_scrubber, text):
 def test_types_not_personal_alone_are_scrubbed_when_named_or_not_skipped(make_scrubber):
     text = "Call Maria Gonzalez in Seattle next Monday."
     default = make_scrubber().scrub(text)
-    assert {e.type for e in default.entities} == {"PERSON", "LOCATION"} and "next Monday" in default.text
+    assert {e.type for e in default.entities} == {"PERSON"} and "Seattle next Monday" in default.text
     named = make_scrubber(entities=["PERSON", "DATE_TIME"]).scrub(text)
     assert {e.type for e in named.entities} == {"PERSON", "DATE_TIME"} and "Seattle" in named.text
     everything = make_scrubber(not_personal_alone=[]).scrub(text)
     assert {e.type for e in everything.entities} == {"PERSON", "LOCATION", "DATE_TIME"}
-    places_too = make_scrubber(not_personal_alone=["DATE_TIME", "NRP", "LOCATION"]).scrub(text)
-    assert {e.type for e in places_too.entities} == {"PERSON"}
+    places_kept_out = make_scrubber(not_personal_alone=["DATE_TIME", "NRP"]).scrub(text)
+    assert {e.type for e in places_kept_out.entities} == {"PERSON", "LOCATION"}
 
 
 @pytest.mark.slow

@@ -7,6 +7,20 @@ from security.pii.recognizers.registry import (
 )
 
 # Built-ins register themselves on import, through the same call a plugin uses.
-from security.pii.recognizers import birth_date, card, name_cues, ner, phone, routing, ssn, swift  # noqa: F401  isort: skip
+from security.pii.recognizers import (  # noqa: F401  isort: skip
+    bank_account,
+    birth_date,
+    card,
+    driver_licence,
+    known_names,
+    name_cues,
+    ner,
+    passport,
+    phone,
+    routing,
+    ssn,
+    street_address,
+    swift,
+)
 
 __all__ = ["register_recognizer", "registered_recognizers", "replaced_builtins"]

@@ -1,5 +1,5 @@
-"""spaCy's named entities, trusted less when the span holds no letters; no digits in names;
-organisations that are shaped like person names read as names."""
+"""spaCy's named entities, trusted less when the span holds no letters; no digits in names,
+no names made of plain words; organisations and places shaped like person names read as names."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import re
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
+from security.pii.lexicon import LEADING_WORDS, NAME_CUE_BEFORE, ORG_WORDS, is_english_word, is_given_name
 from security.pii.recognizers.registry import register_recognizer
 from security.pii.vocabulary import PROMPT_VOCABULARY
 
@@ -18,7 +19,10 @@ class NerRecognizer(SpacyRecognizer):
 
     The small model often labels phone numbers and IDs as DATE or NRP; lowering those
     spans lets the pattern recognizers, which validate numbers, win overlaps. A PERSON
-    span with a digit in it is not a name ("Summarise Q3 2026", "MT103") and is dropped.
+    span with a digit in it is not a name ("Summarise Q3 2026", "MT103") and is dropped, and
+    so is one made only of English words with no given name among them ("Twitter Bio").
+    Organisations and places shaped like a person's name (``name_in_organisation``) are
+    reported as names.
     """
 
     REPLACES = ("SpacyRecognizer",)
@@ -35,14 +39,16 @@ class NerRecognizer(SpacyRecognizer):
         results = []
         for span, score in zip(getattr(nlp_artifacts, "entities", []), getattr(nlp_artifacts, "scores", [])):
             kind, start, end = span.label_, span.start_char, span.end_char
-            if kind == "ORGANIZATION" and "PERSON" in wanted:
-                name = name_in_organisation(text, start, end)
-                if name is None:
+            source = self.name
+            if kind in ("ORGANIZATION", "LOCATION") and "PERSON" in wanted:
+                name = name_in_organisation(text, start, end, strict=kind == "LOCATION")
+                if name is not None:
+                    kind, (start, end), score = "PERSON", name, min(score, self.NAME_FROM_ORG_SCORE)
+                    source = self.name + FROM_ORGANISATION
+                elif kind == "ORGANIZATION":
                     continue  # an organisation is not personal data
-                kind, (start, end), score = "PERSON", name, min(score, self.NAME_FROM_ORG_SCORE)
-                source = self.name + FROM_ORGANISATION
-            else:
-                source = self.name
+            elif kind == "PERSON" and not _cued(text, start) and looks_like_words(text[start:end].split()):
+                continue  # "Sudoku", "Twitter Bio": words the model took for a name
             if kind not in wanted or (kind == "PERSON" and any(ch.isdigit() for ch in text[start:end])):
                 continue
             if is_numeric(text[start:end]):
@@ -65,22 +71,8 @@ def is_numeric(span: str) -> bool:
     return sum(ch.isdigit() for ch in span) > sum(ch.isalpha() for ch in span)
 
 
-# words that make a capitalised span an organisation, not a person
-ORG_WORDS = frozenset(
-    """bank banks banking inc llc ltd plc gmbh ag sa co corp corporation company group holdings partners
-    capital fund funds trust securities insurance financial finance credit union federal reserve agency
-    department ministry council committee board foundation institute university college school academy
-    hospital clinic club airlines airways technologies technology systems solutions software labs media news
-    times journal post services service center centre association society network networks international
-    global national american european street st road rd avenue ave lane drive boulevard""".split()
-)
-FROM_ORGANISATION = "/organisation"  # recognizer-name suffix of names read from ORG spans
-LEADING_WORDS = frozenset("the a an our my your their his her its this that these those".split())
+FROM_ORGANISATION = "/organisation"  # recognizer-name suffix of names read from ORG or place spans
 _NAME_TOKEN = re.compile(r"^(?:[A-Z][a-z'\-]+|[A-Z]\.?|[A-Z][a-z]+-[A-Z][a-z]+)$", re.UNICODE)
-_NAME_CONTEXT = re.compile(
-    r"(?:my name is|name:|named|called|dear|hi|hello|mr\.?|mrs\.?|ms\.?|dr\.?|customer|client|applicant)\s*$",
-    re.IGNORECASE,
-)
 
 
 def _is_name_token(token: str) -> bool:
@@ -93,10 +85,26 @@ def _ascii_caps(word: str) -> str:
     return "".join(("A" if ch.isupper() else "a") if ch.isalpha() and not ch.isascii() else ch for ch in word)
 
 
-def name_in_organisation(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """The span of a person's name inside an ORG span, or None. Two to four capitalised
-    words (initials allowed, no organisation words) from the start of the span; a single
-    word only right after a naming cue ("my name is", "Dear", "customer")."""
+def _cued(text: str, start: int) -> bool:
+    return NAME_CUE_BEFORE.search(text[max(0, start - 20) : start]) is not None
+
+
+def looks_like_words(words: list[str]) -> bool:
+    """No given name among ``words`` and every word longer than an initial is an English
+    word: "Google Sheets", "Twitter Bio", "Sudoku" (not "Tomomi Nishiyama", "Scott")."""
+    long_words = [w for w in words if len(w.strip(".,;:")) > 1]
+    return not any(is_given_name(w) for w in words) and all(is_english_word(w) for w in long_words)
+
+
+def name_in_organisation(text: str, start: int, end: int, strict: bool = False) -> tuple[int, int] | None:
+    """The span of a person's name inside an ORG (or, ``strict``, a place) span, or None.
+
+    Two to four capitalised words (initials allowed, no organisation words) from the start
+    of the span, not all of them English words unless one is a given name ("Smart Home",
+    "Green Mortgage" are not names); with ``strict`` the first word must be a given name
+    ("Ana Lima", not "New York"). A single word only right after a naming cue ("my name is",
+    "Dear", "customer"), or when it is a given name and not ``strict``.
+    """
     words = list(re.finditer(r"\S+", text[start:end]))
     while words and words[0].group(0).strip(".,:;").casefold() in PROMPT_VOCABULARY | LEADING_WORDS:
         words.pop(0)  # "Compare Visa", "The Rings": a capitalised verb or article is not part of a name
@@ -113,7 +121,13 @@ def name_in_organisation(text: str, start: int, end: int) -> tuple[int, int] | N
         len(taken) > 1 and taken[0].group(0).endswith(",")
     ):
         return None
-    if len(taken) == 1 and not _NAME_CONTEXT.search(text[max(0, start - 20) : start]):
-        return None
+    tokens = [m.group(0) for m in taken]
+    if not _cued(text, start):
+        if strict and not is_given_name(tokens[0]):
+            return None
+        if len(taken) == 1 and (strict or not is_given_name(tokens[0])):
+            return None
+        if looks_like_words(tokens):
+            return None
     last = taken[-1]
     return start + taken[0].start(), start + last.start() + len(last.group(0).rstrip(".,;:"))

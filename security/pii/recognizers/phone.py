@@ -15,7 +15,7 @@ _START = r"(?<![\w+])(?<!\d[.,/\-])"
 _END = r"(?![.,/\-]?\d)(?![\w%])"
 
 _EXTENSION_RE = re.compile(r"(?:x|ext\.?|extension)\s*\d{1,6}$", re.IGNORECASE)
-_DATE_LIKE_RE = re.compile(
+DATE_LIKE_RE = re.compile(
     r"(?:19|20)\d{2}[-./ ](?:0?[1-9]|1[0-2])[-./ ](?:0?[1-9]|[12]\d|3[01])"  # 2024-03-12
     r"|(?:0?[1-9]|[12]\d|3[01])[-./ ](?:0?[1-9]|[12]\d|3[01])[-./ ](?:19|20)\d{2}"  # 12.03.2024
     r"|(?:19|20)\d{2}\s?-\s?(?:19|20)\d{2}"  # 2019-2024
@@ -98,4 +98,4 @@ class PhoneNumberRecognizer(ConstantPatterns, PatternRecognizer):
         digits = sum(ch.isdigit() for ch in number.replace("(0)", ""))
         if not MIN_DIGITS <= digits <= MAX_DIGITS:
             return True
-        return _DATE_LIKE_RE.fullmatch(number) is not None
+        return DATE_LIKE_RE.fullmatch(number) is not None
