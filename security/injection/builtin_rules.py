@@ -219,10 +219,11 @@ BUILTIN_RULES = [
         0.7,
         [
             (
-                r"\b(?:include|add|insert|embed|append|mention|incorporate|integrate|feature|put|weave|merge|"
-                r"promote|advertise|recommend|suggest|say|state|tell)\w*\b(?:[^.!?\n]|\.(?=\S)){0,80}?\b(?:in|into|to|within|"
-                r"throughout)\s+(?:your|the)\s+(?:(?:final|next|own)\s+)?(?:response|answer|output|summary|"
-                r"code(?:base)?|implementation|solution|program|algorithm|completion)s?\b"
+                r"\b(?:includ|inclusion|add|insert|embed|append|mention|incorporat|integrat|featur|put|weav|woven|"
+                r"merg|assimilat|introduc|promot|advertis|recommend|suggest|say|state|tell)\w*\b(?:[^.!?\n]|\.(?=\S)){0,80}?"
+                r"\b(?:in|into|to|within|throughout)\s+(?:your|the)\s+(?:(?:final|next|own)\s+)?(?:response|answer|"
+                r"output|summary|code(?:base)?|implementation|solution|program|algorithm|completion|elucidation|"
+                r"explanation)s?\b"
             ),
             (
                 r"\b(?:add|append|insert|embed|advertise|promote)\w*\b(?:[^.!?\n]|\.(?=\S)){0,80}?\b(?:to|into|in)\s+your\s+"
@@ -233,8 +234,14 @@ BUILTIN_RULES = [
                 r"(?:response|answer|output|summary|completion)s?\s*,"
             ),
             (
-                r"\b(?:augment|modify|update|end|begin|start|conclude|rewrite)\s+your\s+(?:response|answer|"
-                r"reply|output|summary)\b"
+                r"\b(?:augment|modify|update|upgrade|end|begin|start|conclude|rewrite)\s+your\s+(?:response|answer|"
+                r"reply|output|summary|code|elucidation|explanation)\b"
+            ),
+            (  # a code snippet to be carried into the assistant's own work
+                r"\b(?:code|snippet)\b(?:[^.!?\n]){0,60}?\byour\s+(?:\w+\s+)?(?:code(?:base)?|implementation|"
+                r"solution|program|algorithm|response|answer|elucidation|logic)\b|\byour\s+(?:code(?:base)?|"
+                r"implementation|solution|program|algorithm|response|answer)\b(?:[^.!?\n]){0,60}?\b(?:code\s+)?"
+                r"(?:snippet|code\s+(?:block|section|excerpt))\b"
             ),
             (
                 r"\b(?:note|message|instructions?|attention|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?"
