@@ -170,15 +170,17 @@ class _Preparing:
         scrubbed = self._job.finish(maps)
         scrub_end = time.time_ns()
         prepared: list[_Prepared] = []
-        for (index, _text, variables, stages, t0, expected, context), scrub, pmap in zip(
-            self._rendered, scrubbed, maps
+        # the prompts are screened together, so the model-backed rules batch the whole chunk
+        t_screen = time.time_ns()
+        prompt_verdicts = self._pipeline.screener.screen_many([scrub.text for scrub in scrubbed], source="prompt")
+        for (index, _text, variables, stages, t0, expected, context), scrub, pmap, on_prompt in zip(
+            self._rendered, scrubbed, maps, prompt_verdicts
         ):
             stages.items.append(
                 StageTiming("scrub_input", self._t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(maps)})
             )
-            t1 = time.time_ns()
-            verdict = self._pipeline._screen(scrub.text, variables, pmap)
-            stages.add("screen", t1, score=verdict.score, action=verdict.action)
+            verdict = self._pipeline._screen(on_prompt, variables, pmap)
+            stages.add("screen", t_screen, score=verdict.score, action=verdict.action)
             prepared.append(_Prepared(index, uuid.uuid4().hex, t0, scrub, verdict, pmap, stages, expected, context))
         return prepared
 
@@ -376,13 +378,15 @@ class Pipeline:
         job = self.scrubber.begin([r[1] for r in rendered]) if rendered else None
         return _Preparing(self, rendered, job, t_scrub)
 
-    def _screen(self, scrubbed_prompt: str, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
-        verdicts = [self.screener.screen(scrubbed_prompt, source="prompt")]
+    def _screen(self, on_prompt: Verdict, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
+        """The prompt's verdict combined with those of its variable values."""
+        verdicts = [on_prompt]
         if self.settings.injection.screen_variables:
             for name, value in variables.items():
                 if isinstance(value, str) and value.strip():
                     untrusted = self.settings.injection.is_untrusted(name)
-                    v = self.screener.screen(value, source=f"variable:{name}", untrusted=untrusted)
+                    # model-backed rules read a trusted value inside the rendered prompt
+                    v = self.screener.screen(value, source=f"variable:{name}", untrusted=untrusted, models=untrusted)
                     if v.hits:
                         # the raw value was screened in memory; its excerpts are scrubbed
                         # before the verdict goes anywhere

@@ -67,6 +67,9 @@ class Rule(ABC):
     # True: the rule reads only untrusted values (a pasted e-mail or document), where a
     # request to the assistant is itself suspicious
     untrusted_only = False
+    # True: the rule runs a model (costly); the pipeline skips such rules on trusted variable
+    # values, which it screens again inside the rendered prompt
+    uses_model = False
 
     @abstractmethod
     def match(self, text: str) -> list[Hit]:

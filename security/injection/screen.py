@@ -46,12 +46,15 @@ class Screener:
             return "flag"
         return "allow"
 
-    def screen(self, text: str, source: str = "prompt", untrusted: bool = False) -> Verdict:
+    def screen(self, text: str, source: str = "prompt", untrusted: bool = False, models: bool = True) -> Verdict:
         """The verdict on one text; ``source`` names where it came from ("prompt", "variable:x");
-        ``untrusted`` texts (a pasted e-mail or document) also meet the untrusted-only rules."""
-        return self.screen_many([text], source, untrusted)[0]
+        ``untrusted`` texts (a pasted e-mail or document) also meet the untrusted-only rules;
+        ``models=False`` leaves out the model-backed rules."""
+        return self.screen_many([text], source, untrusted, models)[0]
 
-    def screen_many(self, texts: Sequence[str], source: str = "prompt", untrusted: bool = False) -> list[Verdict]:
+    def screen_many(
+        self, texts: Sequence[str], source: str = "prompt", untrusted: bool = False, models: bool = True
+    ) -> list[Verdict]:
         """Verdicts for ``texts`` (each rule sees all of them at once, so models batch)."""
         for text in texts:
             if not isinstance(text, str):
@@ -67,7 +70,7 @@ class Screener:
                 seen.append(view)
         found: list[list[Hit]] = [[] for _ in texts]
         for rule in self.rules:
-            if rule.untrusted_only and not untrusted:
+            if (rule.untrusted_only and not untrusted) or (rule.uses_model and not models):
                 continue
             for owner, via, hits in zip(owners, vias, rule.match_many(seen), strict=True):
                 # a hit in a derived view keeps no excerpt: decoded text was never scrubbed

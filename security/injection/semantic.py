@@ -32,14 +32,30 @@ from security.injection.segments import Span, chunks, sentences, windows, word_c
 
 EmbedderFactory = Callable[[], Embedder]
 
-# a text that says nothing to or about the model cannot steer it: the semantic pass is
-# skipped there (PII-heavy records, plain data), which keeps screening cheap
-ADDRESSES_MODEL = re.compile(
-    r"\b(?:you|your|yourself|u|ai|assistant|chat\s?bot|bot|model|gpt|chatgpt|claude|bard|gemini|llm|"
-    r"prompts?|instructions?|rules?|persona|character|roles?|pretend|act|simulate|imagine|respond|"
-    r"responses?|reply|answers?|mode|jailbreak\w*|filter\w*|polic(?:y|ies)|restrict\w*|guidelines?)\b",
+# the forms a task for an assistant takes, which document text rarely does: a sentence that
+# opens with a task verb ("Summarise...", "Provide a list of...", "Translate..."; a reader is
+# asked to click, call, sign or reply instead), or an impersonal knowledge question ("How
+# have migration patterns changed?"; a document's questions are put to its reader)
+TASK_VERB = re.compile(
+    r"^\W*(?:please\s+)?(?:provide|list|write|summari[sz]e|explain|describe|analy[sz]e|translate|suggest|"
+    r"recommend|generate|create|compose|draft|give|tell|find|calculate|compute|compare|determine|identify|"
+    r"evaluate|assess|help|predict|classify|convert|rewrite|paraphrase|encode|decode|reverse|outline|"
+    r"brainstorm|plan|design|develop|build|implement|debug|fix|optimi[sz]e|name|define|research|investigate|"
+    r"discuss|estimate|forecast|rank|recite|replace|substitute|respond|reply|answer|output|print|say|share|"
+    r"offer)\b",
     re.IGNORECASE,
 )
+KNOWLEDGE_QUESTION = re.compile(
+    r"^\W*(?:what|how|why|who|which|when|where|is|are|can|could|does|do|should|would)\b[^?]*\?\W{0,3}$",
+    re.IGNORECASE,
+)
+PERSONAL = re.compile(r"\b(?:you|your|we|our|us|i|me|my)\b", re.IGNORECASE)
+
+
+def task_form(sentence: str) -> float:
+    """1 for each task form ``sentence`` takes (a task verb first; an impersonal question)."""
+    question = bool(KNOWLEDGE_QUESTION.search(sentence)) and not PERSONAL.search(sentence)
+    return float(bool(TASK_VERB.search(sentence))) + float(question)
 
 
 def _ramp(value: float, low: float, high: float, floor: float = 0.5, top: float = 0.95) -> float:
@@ -55,7 +71,9 @@ class Taught:
     positive example closest to each vector and its cosine.
     """
 
-    def __init__(self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0) -> None:
+    def __init__(
+        self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0, lexical: bool = False
+    ) -> None:
         if not positives or not negatives:
             raise ValueError("a semantic rule needs positive and negative examples")
         self.positives = list(positives)
@@ -63,6 +81,7 @@ class Taught:
         self.c = c
         self._vectors: np.ndarray | None = None
         self._model = None
+        self._words = None  # (vectoriser, model) of the cheap word-level stage
         self._lock = threading.Lock()
 
     def ready(self, embedder: Embedder) -> None:
@@ -71,13 +90,32 @@ class Taught:
                 return
             from sklearn.linear_model import LogisticRegression
 
-            vectors = embedder.encode([e.text for e in self.positives + self.negatives])
-            labels = np.r_[np.ones(len(self.positives)), np.zeros(len(self.negatives))]
+            texts, labels = self._examples()
+            vectors = embedder.encode(texts)
             self._model = LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000).fit(vectors, labels)
             self._vectors = vectors[: len(self.positives)]
 
     def decision(self, vectors: np.ndarray) -> np.ndarray:
         return self._model.decision_function(vectors)
+
+    def _examples(self) -> tuple[list[str], np.ndarray]:
+        texts = [e.text for e in self.positives + self.negatives]
+        return texts, np.r_[np.ones(len(self.positives)), np.zeros(len(self.negatives))]
+
+    def word_decision(self, texts: list[str]) -> np.ndarray:
+        """The word-level stage's log-odds (a fraction of a millisecond per text); taught on
+        first use, with no model."""
+        with self._lock:
+            if self._words is None:
+                from sklearn.feature_extraction.text import TfidfVectorizer
+                from sklearn.linear_model import LogisticRegression
+
+                examples, labels = self._examples()
+                words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
+                fitted = LogisticRegression(C=10.0, class_weight="balanced", max_iter=5000)
+                self._words = (words, fitted.fit(words.fit_transform(examples), labels))
+        words, model = self._words
+        return model.decision_function(words.transform(texts))
 
     def nearest(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         similarities = vectors @ self._vectors.T
@@ -86,6 +124,8 @@ class Taught:
 
 class SemanticRule(Rule):
     """Shared machinery: a lazily built embedder, a taught classifier, batched matching."""
+
+    uses_model = True
 
     def __init__(
         self, name: str, category: str, description: str, weight: float, embedder: EmbedderFactory, taught: Taught
@@ -118,13 +158,18 @@ class SemanticRule(Rule):
     threshold: float = 0.0
     strong: float = 1.0
 
+    def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
+        """The pieces worth embedding (all of them unless a rule has a cheaper first stage)."""
+        return spans
+
     def match_many(self, texts: Sequence[str]) -> list[list[Hit]]:
         """Hits per text; every piece of every text goes to the model in one batch."""
-        spans = [self.pieces(text) for text in texts]
+        embedder = self.embedder  # loads and teaches on first use
+        spans = [self.prefilter(text, self.pieces(text)) for text in texts]
         flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if not flat:
             return [[] for _ in texts]
-        vectors = self.embedder.encode(flat)
+        vectors = embedder.encode(flat)
         out, at = [], 0
         for text, found in zip(texts, spans, strict=True):
             out.append(self._hits(text, found, vectors[at : at + len(found)]) if found else [])
@@ -148,7 +193,13 @@ class SemanticRule(Rule):
 
 class SimilarToKnownAttack(SemanticRule):
     """A window of the text reads like an attack in the library, not like an ordinary
-    request or document text (the classifier's log-odds, flagged from ``threshold``)."""
+    request or document text (the classifier's log-odds, flagged from ``threshold``).
+
+    Embedding every window of every prompt would cost more than scrubbing it, so a cheap
+    first stage (word n-grams, taught by the same examples) picks the windows worth
+    embedding: those whose word-level log-odds reach ``word_gate``. The gate is set for
+    recall; the embedding classifier decides.
+    """
 
     def __init__(
         self,
@@ -158,6 +209,7 @@ class SimilarToKnownAttack(SemanticRule):
         threshold: float = 1.0,
         strong: float = 3.0,
         extra_dir: Path | None = None,
+        word_gate: float | None = -0.5,
     ) -> None:
         if attacks is None:
             attacks = library.load(library.ATTACKS, extra_dir)
@@ -173,9 +225,16 @@ class SimilarToKnownAttack(SemanticRule):
         )
         self.threshold = threshold
         self.strong = strong
+        self.word_gate = word_gate
 
     def pieces(self, text: str) -> list[Span]:
-        return windows(text) if ADDRESSES_MODEL.search(text) else []
+        return windows(text)
+
+    def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
+        if self.word_gate is None or not spans:
+            return spans
+        odds = self.taught.word_decision([text[s:e] for s, e in spans])
+        return [span for span, o in zip(spans, odds, strict=True) if o >= self.word_gate]
 
     def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
         return self.taught.decision(vectors)
@@ -187,8 +246,9 @@ class InstructionInData(SemanticRule):
     An indirect injection looks like an ordinary instruction ("write a script that...");
     what gives it away is where it stands: inside an e-mail or a document whose own
     sentences read like document text and share a topic. A sentence scores the
-    classifier's log-odds of "request" (request library against document-text library)
-    minus ``off_topic`` times its similarity to the rest of the value.
+    classifier's log-odds of "request" (request library against document-text library),
+    minus ``off_topic`` times its similarity to the rest of the value, plus ``task_bonus``
+    for each task form it takes (``task_form``).
     """
 
     untrusted_only = True
@@ -201,6 +261,7 @@ class InstructionInData(SemanticRule):
         threshold: float = 0.4,
         strong: float = 2.5,
         off_topic: float = 8.0,
+        task_bonus: float = 1.5,
         extra_dir: Path | None = None,
         min_words: int = 4,
         max_words: int = 40,
@@ -220,6 +281,7 @@ class InstructionInData(SemanticRule):
         self.threshold = threshold
         self.strong = strong
         self.off_topic = off_topic
+        self.task_bonus = task_bonus
         self.min_words = min_words
         self.max_words = max_words
 
@@ -236,4 +298,5 @@ class InstructionInData(SemanticRule):
         rest = total[None, :] - vectors  # every other sentence of the value
         norms = np.linalg.norm(rest, axis=1)
         belonging = np.where(norms > 1e-6, (vectors * rest).sum(axis=1) / np.maximum(norms, 1e-6), 0.0)
-        return self.taught.decision(vectors) - self.off_topic * belonging
+        forms = np.array([task_form(text[start:end]) for start, end in spans])
+        return self.taught.decision(vectors) - self.off_topic * belonging + self.task_bonus * forms
