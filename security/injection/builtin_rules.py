@@ -237,6 +237,16 @@ BUILTIN_RULES = [
                 r"\b(?:augment|modify|update|upgrade|end|begin|start|conclude|rewrite)\s+your\s+(?:response|answer|"
                 r"reply|output|summary|code|elucidation|explanation)\b"
             ),
+            (  # a transformed answer: reversed, encoded, in emoji (hides what the answer says)
+                r"\b(?:revers|invert|encod|encrypt|scrambl|mirror|flip|base\s?\d{2}\b|hex(?:adecimal)?\b|binary\b|"
+                r"morse\b|emojis?\b|rot-?13\b|cipher|leetspeak\b|pig\s+latin\b)\w*(?:[^.!?\n]){0,40}?\byour\s+"
+                r"(?:\w+\s+)?(?:answer|response|reply|output|message)s?\b"
+                r"|\byour\s+(?:\w+\s+)?(?:answer|response|reply|output|message)s?\b(?:[^.!?\n]){0,40}?"
+                r"\b(?:in\s+revers\w*|backwards?|base\s?\d{2}|hex(?:adecimal)?|binary|morse|emojis?|rot-?13|"
+                r"leetspeak|pig\s+latin|upside[\s-]down)\b"
+                r"|\b(?:reply|respond|answer|write)\s+(?:only\s+)?(?:in|using|with)\s+(?:reverse|backwards?|"
+                r"base\s?\d{2}|hex\w*|binary|morse|emojis?|rot-?13|leetspeak|pig\s+latin)\b"
+            ),
             (  # a code snippet to be carried into the assistant's own work
                 r"\b(?:code|snippet)\b(?:[^.!?\n]){0,60}?\byour\s+(?:\w+\s+)?(?:code(?:base)?|implementation|"
                 r"solution|program|algorithm|response|answer|elucidation|logic)\b|\byour\s+(?:code(?:base)?|"
