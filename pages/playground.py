@@ -71,8 +71,17 @@ with left:
 
     with st.form("pg_form", border=True):
         st.markdown("**Variables**" if template.variables else "This template has no variables.")
+        untrusted = services.settings().injection.is_untrusted
         values = {
-            name: st.text_area(name, EXAMPLE_VALUES.get(name, ""), height=80, key=f"pg_var_{name}")
+            name: st.text_area(
+                f"{name} · untrusted content" if untrusted(name) else name,
+                EXAMPLE_VALUES.get(name, ""),
+                height=80,
+                key=f"pg_var_{name}",
+                help="Untrusted content: also screened for instructions hidden in it (indirect injection)."
+                if untrusted(name)
+                else None,
+            )
             for name in template.variables
         }
         submitted = st.form_submit_button("Run governed prompt", type="primary", width="stretch")

@@ -22,6 +22,9 @@ def test_playground_form_is_generated_from_the_template_variables(app_env):
     assert {ta.key for ta in at.text_area} >= {"pg_template", "pg_var_customer", "pg_var_message"}
     at.text_area(key="pg_template").set_value("Translate {{ sentence }} into {{ language }}").run()
     assert {ta.key for ta in at.text_area} >= {"pg_var_sentence", "pg_var_language"}
+    at.text_area(key="pg_template").set_value("Summarise {{ email }} for {{ audience }}").run()
+    labels = {ta.key: ta.label for ta in at.text_area}
+    assert labels["pg_var_email"] == "email · untrusted content" and labels["pg_var_audience"] == "audience"
 
 
 def test_playground_run_shows_scrubbed_trace_and_record(app_env):
