@@ -57,16 +57,20 @@ st.caption(
 with st.spinner("Loading the recognizers…"):
     st.dataframe(pd.DataFrame(report.policy_rows(settings)), hide_index=True, width="stretch")
 
-left, right = st.columns(2, gap="large")
-with left:
-    st.subheader("Recognizers")
+recognizers, rules = st.tabs(["Recognizers", "Injection rules"])
+with recognizers:
     st.dataframe(pd.DataFrame(report.recognizer_rows()), hide_index=True, width="stretch")
-with right:
-    st.subheader("Injection rules")
+with rules:
     st.caption(
         f"Flag at {settings.injection.flag_threshold}, {settings.injection.on_block_threshold} at "
         f"{settings.injection.block_threshold}; variable values screened: "
         f"{'yes' if settings.injection.screen_variables else 'no'}; untrusted variables (the indirect "
-        f"screen): {', '.join(settings.injection.untrusted_variables) or 'none'}."
+        f"screen): {', '.join(settings.injection.untrusted_variables) or 'none'}. Semantic rules are taught "
+        "by the example libraries in security/injection/library and name the closest example in each hit."
     )
-    st.dataframe(pd.DataFrame(report.rule_rows(settings)), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(report.rule_rows(settings)),
+        hide_index=True,
+        width="stretch",
+        column_config={"description": st.column_config.TextColumn(width="large")},
+    )

@@ -40,7 +40,7 @@ def main(demo: bool) -> None:
                 time.sleep(25)
             with sync_playwright() as pw:
                 browser = launch_chromium(pw, chromium_path())
-                page = browser.new_page(viewport={"width": 1400, "height": 2000})
+                page = browser.new_page(viewport={"width": 1400, "height": 3200})
                 for name, path in PAGES.items():
                     page.goto(f"{url}/{path}")
                     page.wait_for_selector("h1", timeout=60_000)
