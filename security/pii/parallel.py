@@ -36,7 +36,7 @@ from pathlib import Path
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 
 from config.offline import apply_offline_env
-from config.settings import Settings
+from config.settings import PROJECT_ROOT, Settings
 from security.pii.analysis import AnalysisParams, Span, analyze_many, from_spans, to_spans
 from security.pii.engine import build_analyzer, model_path_for, use_bundled_suffix_list
 from security.pii.failure import RemoteFailure
@@ -108,7 +108,7 @@ class AnalysisPool:
         with self._lock:
             if self._unavailable is None and self._executor is None:
                 try:
-                    with _no_main_script():
+                    with _spawn_clean():
                         self._executor = ProcessPoolExecutor(
                             max_workers=self.workers,
                             mp_context=get_context("spawn"),
@@ -191,19 +191,28 @@ class AnalysisPool:
 
 
 @contextmanager
-def _no_main_script() -> Iterator[None]:
-    """Spawned workers need nothing from ``__main__``, and must not run it: when the main
-    module is a script file (a Streamlit page run by AppTest, a bench script), spawn would
-    execute it in the worker. For the moment the processes start, hide it."""
+def _spawn_clean() -> Iterator[None]:
+    """Spawned workers need nothing from a script's environment and must not be misled by it.
+
+    When the main module is a script file (a Streamlit page run by AppTest, a bench script),
+    spawn would execute it in the worker; and the worker inherits ``sys.path``, whose first
+    entry is then the script's folder, where a file such as ``pages/security.py`` shadows
+    the project's package of that name. For the moment the processes start, the script is
+    hidden and the project root leads ``sys.path``."""
     main = sys.modules.get("__main__")
-    if main is None or getattr(getattr(main, "__spec__", None), "name", None) or not getattr(main, "__file__", None):
-        yield  # run by module name (python -m ...): spawn does not re-run it
-        return
-    sys.modules["__main__"] = types.ModuleType("__main__")
+    script = not (
+        main is None or getattr(getattr(main, "__spec__", None), "name", None) or not getattr(main, "__file__", None)
+    )
+    saved_path = list(sys.path)
+    sys.path[:] = [str(PROJECT_ROOT)] + [p for p in saved_path if p != str(PROJECT_ROOT)]
+    if script:  # a module run by name (python -m ...) is not re-run by spawn; a script is
+        sys.modules["__main__"] = types.ModuleType("__main__")
     try:
         yield
     finally:
-        sys.modules["__main__"] = main
+        sys.path[:] = saved_path
+        if script:
+            sys.modules["__main__"] = main
 
 
 class _Feeder:

@@ -112,6 +112,15 @@ def test_small_batches_and_unready_pools_stay_in_process(make_pool):
     assert scrubber.warm_up() is True
 
 
+def test_a_script_folder_first_on_the_path_does_not_shadow_our_packages(make_pool, tmp_path, monkeypatch):
+    # an AppTest of pages/security.py puts pages/ first on sys.path, where security.py is a page
+    (tmp_path / "security.py").write_text("raise ImportError('the page, not the package')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pool = make_pool(fakes.FirstWord)
+    assert pool.start(wait=True) is True and len(pool.worker_pids) == 1
+    assert sys.path[0] == str(tmp_path)  # the parent's path is left as it was
+
+
 def test_a_pool_that_cannot_start_falls_back_in_process(make_pool):
     pool = make_pool(fakes.cannot_load)
     scrubber = Scrubber(PIIPolicy(default_action="tag"), analyzer=fakes.FirstWord(), pool=pool)
