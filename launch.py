@@ -5,6 +5,7 @@
     python launch.py check [FILE]          scrub + screen JSON lines, no database
     python launch.py run ...               one governed run
     python launch.py batch ...             a governed run per dataset row
+    python launch.py eval ...              an evaluation run (exits 1 when a gate fails)
     python launch.py seed-demo             create the demo workspace
     python launch.py bench NAME            print benchmark figures (pipeline)
 
@@ -87,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     from security.audit_cli import add_parser as add_verify_audit
 
     add_verify_audit(sub)
+
+    from execution.eval_cli import add_parser as add_eval
+
+    add_eval(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument("name", choices=["pipeline", "audit", "security"], help="which benchmark")

@@ -190,14 +190,31 @@ class Settings(BaseSettings):
 
     # batches
     batch_concurrency: int = 4
+    # rows an uploaded dataset may hold (its size is capped at 50 MB by execution.datasets)
+    max_dataset_rows: int = 10_000
     # processes that share PII analysis of large batches; None: one per CPU beyond the first, 0: none
     pii_workers: int | None = None
 
     # optional model files
     spacy_model_path: Path | None = None
     embeddings_model_path: Path | None = None
+    # Detoxify (the "toxicity" metric; see evaluation/toxicity.py). Its weights are not bundled:
+    # point these at local files. One checkpoint file and the folder holding its base model's
+    # config.json and tokenizer files, for the variant named by detoxify_checkpoint_variant...
     detoxify_checkpoint: Path | None = None
     detoxify_config_dir: Path | None = None
+    detoxify_checkpoint_variant: Literal["original", "unbiased", "multilingual"] = "original"
+    # ...and/or per variant ("original", "unbiased", "multilingual"), which win over the pair above,
+    # e.g. PROMPTFORGE_DETOXIFY_CHECKPOINTS__UNBIASED=/models/toxic_debiased-c7548aa0.ckpt
+    detoxify_checkpoints: dict[str, Path] = Field(default_factory=dict)
+    detoxify_config_dirs: dict[str, Path] = Field(default_factory=dict)
+    # let Detoxify download the weights of a variant with no local checkpoint (needs internet
+    # and HF_HUB_OFFLINE=0); off: such a variant is reported unavailable, never guessed
+    allow_model_downloads: bool = False
+
+    # evaluation
+    # a folder of Python files that register extra metrics (see evaluation/plugins.py)
+    metric_plugins_dir: Path | None = PROJECT_ROOT / "plugins" / "metrics"
 
     # observability
     otlp_endpoint: str | None = None

@@ -14,6 +14,7 @@ from evaluation.registry import Metric, MetricInput, MetricResult, register_metr
 class SignalMetric(Metric):
     """A metric whose value is ``signals[signal]``, computed upstream by the pipeline."""
 
+    kind = "signal"
     reads = ("signals",)
     signal: ClassVar[str]
 
@@ -33,8 +34,8 @@ class PIILeakedInOutput(SignalMetric):
     unit = "entities"
     signal = "pii_out_count"
 
-    def __init__(self, flag_above: float | None = 0.0, flag_below: float | None = None) -> None:
-        super().__init__(flag_above, flag_below)
+    def __init__(self, context=None, *, flag_above: float | None = 0.0, **kwargs) -> None:
+        super().__init__(context, flag_above=flag_above, **kwargs)
 
 
 @register_metric

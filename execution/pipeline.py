@@ -16,6 +16,7 @@ rows already done.
 from __future__ import annotations
 
 import copy
+import threading
 import time
 import uuid
 from collections import deque
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field
 
 from config.errors import InputError, PromptForgeError, ProviderError
 from config.settings import Settings
-from evaluation.registry import MetricInput, MetricResult, build_metrics
+from evaluation.registry import Metric, MetricInput, MetricResult, build_metrics
+from evaluation.summary import SIMULATED_SUFFIX
 from evaluation.signals import DEFAULT_METRICS
 from execution.datasets import RowFailure
 from execution.prompt_ref import PromptRef
@@ -131,6 +133,27 @@ class BatchSummary:
         }
 
 
+@dataclass
+class BatchOptions:
+    """How an evaluation run drives ``run_batch`` (the defaults suit a plain batch).
+
+    ``row_numbers``: the dataset row of each row passed (default 0, 1, 2, ...);
+    ``record_id``: a deterministic record id per dataset row, so a resumed run can
+    never record a row twice; ``record_rejected``: a row that cannot be rendered is
+    recorded as a failed run with its error instead of only being reported;
+    ``cancel``: checked between chunks; ``on_chunk``: called after each chunk is
+    handed to storage.
+    """
+
+    batch_id: str | None = None
+    row_numbers: list[int] | None = None
+    record_id: Callable[[int], str] | None = None
+    metrics: list[Metric] | None = None
+    record_rejected: bool = False
+    cancel: threading.Event | None = None
+    on_chunk: Callable[[list[RunResult]], None] | None = None
+
+
 class _Stages:
     """Collects the wall-clock span of each pipeline stage for the trace."""
 
@@ -159,8 +182,11 @@ class _Prepared:
 class _Preparing:
     """Rendered rows whose input scrubbing is under way."""
 
-    def __init__(self, pipeline: Pipeline, rendered: list, job: ScrubJob | None, t_scrub: int) -> None:
+    def __init__(
+        self, pipeline: Pipeline, rendered: list, job: ScrubJob | None, t_scrub: int, ids: list[str]
+    ) -> None:
         self._pipeline, self._rendered, self._job, self._t_scrub = pipeline, rendered, job, t_scrub
+        self._ids = ids
 
     def finish(self) -> list[_Prepared]:
         """Scrub (fail closed) and screen the rows: ready for the model."""
@@ -173,15 +199,15 @@ class _Preparing:
         # the prompts are screened together, so the model-backed rules batch the whole chunk
         t_screen = time.time_ns()
         prompt_verdicts = self._pipeline.screener.screen_many([scrub.text for scrub in scrubbed], source="prompt")
-        for (index, _text, variables, stages, t0, expected, context), scrub, pmap, on_prompt in zip(
-            self._rendered, scrubbed, maps, prompt_verdicts
+        for (index, _text, variables, stages, t0, expected, context), scrub, pmap, on_prompt, record_id in zip(
+            self._rendered, scrubbed, maps, prompt_verdicts, self._ids
         ):
             stages.items.append(
                 StageTiming("scrub_input", self._t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(maps)})
             )
             verdict = self._pipeline._screen(on_prompt, variables, pmap)
             stages.add("screen", t_screen, score=verdict.score, action=verdict.action)
-            prepared.append(_Prepared(index, uuid.uuid4().hex, t0, scrub, verdict, pmap, stages, expected, context))
+            prepared.append(_Prepared(index, record_id, t0, scrub, verdict, pmap, stages, expected, context))
         return prepared
 
     def cancel(self) -> None:
@@ -303,9 +329,12 @@ class Pipeline:
         progress: Progress | None = None,
         chunk_size: int = 64,
         total: int | None = None,
+        options: BatchOptions | None = None,
     ) -> BatchSummary:
-        """Governed runs over variable rows. A bad row is reported and skipped; every
-        chunk is recorded before the next starts, so a failure loses nothing done."""
+        """Governed runs over variable rows. A bad row is reported and skipped (or
+        recorded as failed, see ``BatchOptions``); every chunk is recorded before the
+        next starts, so a failure loses nothing done."""
+        options = options or BatchOptions()
         self.principal.require(Permission.RUN_PROMPTS, "run prompts")
         prompt = prompt or PromptRef.adhoc(template)
         chat = self.provider(provider)
@@ -315,7 +344,9 @@ class Pipeline:
         total = total if total is not None else len(rows)
         if len(rows) > chunk_size:
             self.scrubber.warm_up(wait=False)  # the second core joins once its model is loaded
-        batch_id = uuid.uuid4().hex
+        batch_id = options.batch_id or uuid.uuid4().hex
+        numbers = options.row_numbers or list(range(len(rows)))
+        metrics = options.metrics if options.metrics is not None else self._metrics
         results: list[RunResult] = []
         skipped: list[RowFailure] = []
         started = time.perf_counter()
@@ -324,20 +355,29 @@ class Pipeline:
 
         def prepare(offset: int) -> _Preparing:
             chunk = [
-                (offset + i, {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
+                (numbers[offset + i], {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
                 for i, row in enumerate(rows[offset : offset + chunk_size])
             ]
-            return self._prepare(chunk, template, failures=skipped)
+            return self._prepare(chunk, template, failures=skipped, record_id=options.record_id)
 
         # chunks ahead: their input scrubbing runs in the PII workers while this one
         # goes to the model, is scrubbed, scored and recorded here
         offsets = iter(range(0, len(rows), chunk_size))
         ahead = deque(prepare(offset) for offset in islice(offsets, LOOKAHEAD + 1))
         try:
+            rejections_recorded = 0
             for done in range(chunk_size, len(rows) + chunk_size, chunk_size):
+                if options.cancel is not None and options.cancel.is_set():
+                    break
                 prepared = ahead.popleft().finish()
                 ahead.extend(prepare(offset) for offset in islice(offsets, 1))
-                results.extend(self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency))
+                chunk = self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency, metrics=metrics)
+                if options.record_rejected:
+                    chunk += self._record_rejected(skipped[rejections_recorded:], prompt, chat, batch_id, options.record_id)
+                    rejections_recorded = len(skipped)
+                results.extend(chunk)
+                if options.on_chunk:
+                    options.on_chunk(chunk)
                 if progress:
                     progress(min(done, total), total)
         finally:
@@ -354,6 +394,7 @@ class Pipeline:
         rows: list[tuple[int, dict[str, str], str | None, str | None]],
         template: PromptTemplate,
         failures: list[RowFailure] | None = None,
+        record_id: Callable[[int], str] | None = None,
     ) -> _Preparing:
         """Render rows and start scrubbing them (a pool's workers begin at once); with
         ``failures`` a bad row is recorded there and skipped, without it the error
@@ -374,9 +415,10 @@ class Pipeline:
             stages.add("render", t0, chars=len(text))
             rendered.append((index, text, variables, stages, t0, expected, context))
         t_scrub = time.time_ns()
+        ids = [record_id(r[0]) if record_id else uuid.uuid4().hex for r in rendered]
         # fails closed: a ScrubbingError propagates and nothing is sent or stored
         job = self.scrubber.begin([r[1] for r in rendered]) if rendered else None
-        return _Preparing(self, rendered, job, t_scrub)
+        return _Preparing(self, rendered, job, t_scrub, ids)
 
     def _screen(self, on_prompt: Verdict, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
         """The prompt's verdict combined with those of its variable values."""
@@ -401,8 +443,10 @@ class Pipeline:
         chat: ChatProvider,
         batch_id: str | None,
         concurrency: int,
+        metrics: list[Metric] | None = None,
     ) -> list[RunResult]:
         """Call the model, scrub output, score and record a chunk of prepared rows."""
+        metrics = self._metrics if metrics is None else metrics
         if not prepared:
             return []
         calls = [p for p in prepared if p.verdict.action != "block"]
@@ -442,10 +486,38 @@ class Pipeline:
             results.append(self._result(p, prompt, chat, answer, out, leaks.get(p.record_id)))
 
         t_eval = time.time_ns()
-        self._score(results, prepared)
+        self._score(results, prepared, metrics)
         for p in prepared:
-            p.stages.items.append(StageTiming("evaluate", t_eval, time.time_ns(), {"metrics": len(self._metrics)}))
-        self._record(results, prepared, batch_id)
+            p.stages.items.append(StageTiming("evaluate", t_eval, time.time_ns(), {"metrics": len(metrics)}))
+        self._record(results, [(p.index, p.started_ns) for p in prepared], batch_id)
+        return results
+
+    def _record_rejected(
+        self,
+        failures: list[RowFailure],
+        prompt: PromptRef,
+        chat: ChatProvider,
+        batch_id: str,
+        record_id: Callable[[int], str] | None,
+    ) -> list[RunResult]:
+        """Rows that never reached the model (a render error), recorded as failed runs."""
+        if not failures:
+            return []
+        now = time.time_ns()
+        results = [
+            RunResult(
+                record_id=record_id(f.row) if record_id else uuid.uuid4().hex,
+                status="error",
+                prompt=prompt,
+                scrubbed_input="",
+                input_entities=[],
+                injection={},
+                provider=chat.primary.display,
+                error=f"Row not run: {f.error}",
+            )
+            for f in failures
+        ]
+        self._record(results, [(f.row, now) for f in failures], batch_id)
         return results
 
     def _result(
@@ -500,7 +572,7 @@ class Pipeline:
             self._leaks = LeakDetector(self.settings.system_prompt, policy.canaries)
         return self._leaks.check(output, policy.on_output_leak)
 
-    def _score(self, results: list[RunResult], prepared: list[_Prepared]) -> None:
+    def _score(self, results: list[RunResult], prepared: list[_Prepared], metrics: list[Metric]) -> None:
         items = [
             MetricInput(
                 input=r.scrubbed_input,
@@ -518,11 +590,14 @@ class Pipeline:
             )
             for r, p in zip(results, prepared)
         ]
-        for metric in self._metrics:
+        for metric in metrics:
             for r, score in zip(results, metric.score_many(items)):
                 r.metrics.append(score)
+        for r in results:
+            r.metrics.extend(_judge_usage(r.metrics))
 
-    def _record(self, results: list[RunResult], prepared: list[_Prepared], batch_id: str | None) -> None:
+    def _record(self, results: list[RunResult], rows: list[tuple[int, int]], batch_id: str | None) -> None:
+        """Hand runs to storage and the audit trail; ``rows``: (dataset row, start ns) per result."""
         now = time.time_ns()
         decisions = [_decisions(r) for r in results]
         records = [
@@ -541,17 +616,17 @@ class Pipeline:
                 input_tokens=r.input_tokens,
                 output_tokens=r.output_tokens,
                 cost_usd=r.cost_usd,
-                started_at_ns=p.started_ns,
+                started_at_ns=started_ns,
                 ended_at_ns=now,
                 stages=r.stages,
-                metrics=[MetricValue(m.name, m.value, m.higher_is_better, m.status, m.explanation) for m in r.metrics],
+                metrics=[_stored(m) for m in r.metrics],
                 decisions=d,
                 variables={},  # variable values exist only inside the scrubbed input
                 actor=self.actor,
                 batch_id=batch_id,
-                dataset_row=p.index if batch_id else None,
+                dataset_row=index if batch_id else None,
             )
-            for r, p, d in zip(results, prepared, decisions)
+            for r, (index, started_ns), d in zip(results, rows, decisions)
         ]
         self.store.record_runs(records)
         self.audit.append_many(
@@ -570,6 +645,27 @@ class Pipeline:
             self._audit_event("run_rejected", prompt, {"provider": chat.primary.display, "reason": type(exc).__name__})
         except PromptForgeError:
             pass  # an unusable database must not hide the user's real error
+
+
+def _judge_usage(results: list[MetricResult]) -> list[MetricResult]:
+    """What the judge cost for a row, as two metrics (none when no judge was asked)."""
+    judged = [m for m in results if m.latency_s is not None]
+    if not judged:
+        return []
+    costs = [m.cost_usd for m in judged if m.cost_usd is not None]
+    cost = MetricResult(
+        "judge_cost_usd", sum(costs) if costs else None, False, "ok" if costs else "unavailable",
+        "" if costs else "The judge's model has no known price.",
+    )
+    latency = MetricResult("judge_latency_s", sum(m.latency_s for m in judged), False)
+    return [cost, latency]
+
+
+def _stored(m: MetricResult) -> MetricValue:
+    """A simulated judge score is stored under its own name, so no chart, leaderboard
+    or gate takes it for a real one."""
+    name = m.name + SIMULATED_SUFFIX if m.simulated else m.name
+    return MetricValue(name, m.value, m.higher_is_better, m.status, m.explanation)
 
 
 def _decisions(r: RunResult) -> dict:

@@ -278,3 +278,15 @@ def _metric_values(conn: sa.Connection, record_ids: list[str]) -> dict[str, dict
     for row in conn.execute(sa.select(m.record_id, m.name, m.value).where(m.record_id.in_(record_ids))):
         values.setdefault(row.record_id, {})[row.name] = row.value
     return values
+
+
+def root_texts(conn: sa.Connection, events: sa.Table, rows: list[dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    """record_id -> (input, output) read from each run's root event (its first event id)."""
+    roots = {row["event_ids"][0]: row["record_id"] for row in rows if row.get("event_ids")}
+    if not roots:
+        return {}
+    texts: dict[str, tuple[Any, Any]] = {}
+    query = sa.select(events.c.event_id, events.c.record_attributes).where(events.c.event_id.in_(list(roots)))
+    for event_id, attrs in conn.execute(query):
+        texts[roots[event_id]] = (attrs.get(SpanAttributes.RECORD_ROOT.INPUT), attrs.get(SpanAttributes.RECORD_ROOT.OUTPUT))
+    return texts

@@ -114,3 +114,40 @@ label_requests = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
     sa.Index("ix_pf_label_requests_status", "status"),
 )
+
+metric_sets = sa.Table(
+    "pf_metric_sets",
+    metadata,
+    sa.Column("slug", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # 0: every version of the prompt
+    sa.Column("metrics", sa.JSON, nullable=False),  # list of metric specs (evaluation.metric_sets)
+    sa.Column("updated_by", sa.String(255), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),  # naive UTC
+)
+
+eval_runs = sa.Table(
+    "pf_eval_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),  # also the batch_id of its pf_runs rows
+    sa.Column("prompt_ref", sa.String(255), nullable=False),  # slug@vN
+    sa.Column("app_name", sa.String(255), nullable=False),
+    sa.Column("app_version", sa.String(128), nullable=False),
+    sa.Column("dataset", sa.String(255), nullable=False),
+    sa.Column("total_rows", sa.Integer, nullable=False),
+    sa.Column("provider", sa.String(255), nullable=False),
+    sa.Column("judge", sa.String(255), nullable=True),
+    sa.Column("metrics", sa.JSON, nullable=False),  # the metric set as it was when the run started
+    # queued | running | cancelled | done | failed (a crashed "running" run is resumed)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("done_rows", sa.Integer, nullable=False),
+    sa.Column("failed_rows", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("gates", sa.JSON, nullable=True),  # gate results once done
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("started_at", sa.DateTime, nullable=True),
+    sa.Column("heartbeat_at", sa.DateTime, nullable=True),  # a live runner touches it every chunk
+    sa.Column("finished_at", sa.DateTime, nullable=True),
+    sa.Index("ix_pf_eval_runs_created", "created_at"),
+    sa.Index("ix_pf_eval_runs_status", "status"),
+)

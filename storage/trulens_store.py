@@ -100,6 +100,11 @@ class TruLensStore:
             run_index.replace_metric(conn, run_index.metric_row(record_id, metric, run_index.utc(now)))
 
     @property
+    def events_table(self) -> sa.Table:
+        """TruLens's ``trulens_events`` table (read-only use)."""
+        return self._events
+
+    @property
     def pending(self) -> int:
         """Runs handed over but not yet in the database."""
         return self._writer.pending

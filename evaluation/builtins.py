@@ -1,0 +1,7 @@
+"""Importing this module registers the built-in metrics (through ``register_metric``)."""
+
+import evaluation.signals  # noqa: F401
+from evaluation.signals import DEFAULT_METRICS
+
+# what an evaluation run scores when its prompt has no metric set of its own
+DEFAULT_EVAL_METRICS = [*DEFAULT_METRICS]

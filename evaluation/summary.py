@@ -1,0 +1,106 @@
+"""The summary of an evaluation run: per metric mean with its confidence interval,
+pass rate, flags, and the run gates of its metric set (a CI gate for prompts)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from evaluation.metric_sets import MetricSet
+from evaluation.stats import mean_interval, proportion_interval
+
+SIMULATED_SUFFIX = " [simulated]"
+
+
+@dataclass
+class GateResult:
+    metric: str
+    gate: str  # min_mean | max_mean | min_pass_rate
+    limit: float
+    actual: float | None
+    passed: bool | None  # None: not judged (nothing scored, or simulated scores)
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class MetricSummary:
+    name: str
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    min: float | None
+    max: float | None
+    unavailable: int
+    errors: int
+    flagged: int
+    pass_rate: float | None  # share of scored rows not flagged (None without thresholds)
+    pass_low: float | None
+    pass_high: float | None
+    higher_is_better: bool
+    simulated: bool = False
+    gates: list[GateResult] = field(default_factory=list)
+
+
+def summarize(metric_set: MetricSet, stats: dict[str, dict[str, Any]]) -> list[MetricSummary]:
+    """``stats`` per result name as ``storage.eval_runs.EvalRunTable.metric_stats`` gives it."""
+    out = []
+    for name, row in stats.items():
+        base = name.removesuffix(SIMULATED_SUFFIX)
+        spec = metric_set.spec(base)
+        simulated = name.endswith(SIMULATED_SUFFIX)
+        n = row["n"]
+        low, high = mean_interval(n, row["mean"], row["sum_sq"])
+        has_threshold = spec is not None and (spec.flag_above is not None or spec.flag_below is not None)
+        passed = n - row["flagged"]
+        pass_rate = passed / n if has_threshold and n else None
+        p_low, p_high = proportion_interval(passed, n) if pass_rate is not None else (None, None)
+        summary = MetricSummary(
+            name=name,
+            n=n,
+            mean=row["mean"],
+            ci_low=low,
+            ci_high=high,
+            min=row["min"],
+            max=row["max"],
+            unavailable=row["unavailable"],
+            errors=row["errors"],
+            flagged=row["flagged"],
+            pass_rate=pass_rate,
+            pass_low=p_low,
+            pass_high=p_high,
+            higher_is_better=row["higher_is_better"],
+            simulated=simulated,
+        )
+        if spec is not None:
+            summary.gates = _gates(spec.gates, summary)
+        out.append(summary)
+    order = {s.result_name: i for i, s in enumerate(metric_set.specs)}
+    return sorted(out, key=lambda s: (order.get(s.name.removesuffix(SIMULATED_SUFFIX), len(order)), s.name))
+
+
+def _gates(gates: dict[str, float], summary: MetricSummary) -> list[GateResult]:
+    results = []
+    for gate, limit in gates.items():
+        actual = summary.pass_rate if gate == "min_pass_rate" else summary.mean
+        if summary.simulated:
+            results.append(GateResult(summary.name, gate, limit, actual, None, "simulated scores are not judged"))
+        elif actual is None:
+            why = "no scored rows" if summary.n == 0 else "no thresholds to count passes"
+            results.append(GateResult(summary.name, gate, limit, None, False, why))
+        else:
+            ok = actual >= limit if gate in ("min_mean", "min_pass_rate") else actual <= limit
+            results.append(GateResult(summary.name, gate, limit, actual, ok))
+    return results
+
+
+def all_gates(summaries: list[MetricSummary]) -> list[GateResult]:
+    return [g for s in summaries for g in s.gates]
+
+
+def gates_passed(summaries: list[MetricSummary]) -> bool:
+    """False when any judged gate failed (a gate with nothing scored fails)."""
+    return all(g.passed is not False for g in all_gates(summaries))
