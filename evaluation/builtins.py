@@ -1,7 +1,9 @@
 """Importing this module registers the built-in metrics (through ``register_metric``)."""
 
+import evaluation.assertions  # noqa: F401
 import evaluation.signals  # noqa: F401
+import evaluation.similarity  # noqa: F401
 from evaluation.signals import DEFAULT_METRICS
 
 # what an evaluation run scores when its prompt has no metric set of its own
-DEFAULT_EVAL_METRICS = [*DEFAULT_METRICS]
+DEFAULT_EVAL_METRICS = [*DEFAULT_METRICS, "answer_relevance", "semantic_similarity"]

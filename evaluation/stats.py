@@ -19,7 +19,7 @@ def mean_interval(n: int, mean: float | None, sum_sq: float | None, confidence: 
         return None, None
     variance = max(0.0, (sum_sq - n * mean * mean) / (n - 1))
     half = _st.t.ppf(0.5 + confidence / 2, n - 1) * math.sqrt(variance / n)
-    return mean - half, mean + half
+    return float(mean - half), float(mean + half)
 
 
 def proportion_interval(successes: int, n: int, confidence: float = CONFIDENCE):
@@ -31,4 +31,4 @@ def proportion_interval(successes: int, n: int, confidence: float = CONFIDENCE):
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))

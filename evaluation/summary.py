@@ -92,8 +92,9 @@ def _gates(gates: dict[str, float], summary: MetricSummary) -> list[GateResult]:
             why = "no scored rows" if summary.n == 0 else "no thresholds to count passes"
             results.append(GateResult(summary.name, gate, limit, None, False, why))
         else:
+            actual = float(actual)
             ok = actual >= limit if gate in ("min_mean", "min_pass_rate") else actual <= limit
-            results.append(GateResult(summary.name, gate, limit, actual, ok))
+            results.append(GateResult(summary.name, gate, limit, actual, bool(ok)))
     return results
 
 
