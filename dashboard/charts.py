@@ -32,3 +32,18 @@ def stage_chart(stages_ms: dict[str, float]) -> go.Figure:
         yaxis=dict(autorange="reversed"), xaxis_title=None,
     )
     return fig
+
+
+def metric_distribution(name: str, values: list[float], mean: float | None, flag: tuple | None) -> go.Figure:
+    """A histogram of one metric's scores with its mean and flag thresholds marked."""
+    fig = go.Figure(go.Histogram(x=values, nbinsx=min(30, max(5, len(set(values)))), marker_color="#0B5CAD"))
+    if mean is not None:
+        fig.add_vline(x=mean, line_dash="dash", line_color="#333", annotation_text="mean", annotation_position="top")
+    for limit in flag or ():
+        if limit is not None:
+            fig.add_vline(x=limit, line_color="#C62828", annotation_text="flag", annotation_position="bottom right")
+    fig.update_layout(
+        title=dict(text=name, font=dict(size=14)), height=220, margin=dict(l=10, r=10, t=40, b=10),
+        bargap=0.05, showlegend=False, yaxis_title="rows",
+    )
+    return fig

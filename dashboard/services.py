@@ -100,3 +100,25 @@ def provider_options() -> list[str]:
     ]
     default = cfg.default_provider
     return list(dict.fromkeys([default, "offline", *specs]))
+
+
+def evaluator(principal):
+    """Evaluation runs as ``principal`` may use them (on the shared pipeline)."""
+    from execution.evaluate import Evaluator
+
+    return Evaluator(pipeline(principal))
+
+
+def metric_sets(principal):
+    from execution.metric_sets import MetricSets
+
+    return MetricSets(store(), principal, audit_log())
+
+
+def metric_catalogue() -> tuple[list[dict], dict[str, str]]:
+    """Every registered metric (plugins included) and the plugins that failed to load."""
+    from evaluation import registered_metrics
+    from evaluation.plugins import plugin_errors
+
+    metrics = registered_metrics(settings())
+    return [cls.describe() for _, cls in sorted(metrics.items())], plugin_errors()

@@ -57,3 +57,42 @@ def _stage_chart(stages: dict[str, float]) -> None:
 
 def _fmt(value, render) -> str:
     return "n/a" if value is None else render(value)
+
+
+def render_record(run: dict) -> None:
+    """A recorded run as storage returns it (``TruLensStore.get_run``): the same stages,
+    read back from the TruLens database."""
+    label, colour = STATUS_BADGE.get(run["status"], (run["status"], "gray"))
+    badges = f":{colour}-badge[{label}]"
+    if run.get("simulated"):
+        badges += " :gray-badge[Offline simulation: not a real model]"
+    st.markdown(
+        f"{badges}  \n`{run['app_name']}@{run['app_version']}` via `{run['provider']}` · row {run.get('dataset_row')}"
+        f" · record `{run['record_id']}`"
+    )
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Scrubbed input**")
+        st.html(highlight_entities(run.get("input") or "", []))
+        pii_in = run.get("pii_in") or {}
+        st.caption("Scrubbed: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "no PII found"))
+        injection = (run.get("decisions") or {}).get("injection")
+        if injection:
+            verdict_box(injection)
+    with right:
+        st.markdown("**Model output** (scrubbed)")
+        if run.get("output") is not None:
+            st.html(highlight_entities(run["output"], []))
+        else:
+            st.error(run.get("error") or "No output.")
+        st.markdown("**Metrics**")
+        st.dataframe(
+            [
+                {"metric": m["name"], "value": m["value"], "status": m["status"], "explanation": m["explanation"]}
+                for m in run.get("metrics", [])
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={"value": st.column_config.NumberColumn(format="%.4g")},
+        )
+    _stage_chart({s["name"]: s["duration_ms"] for s in run.get("stages", [])})

@@ -132,7 +132,8 @@ class Evaluator:
         """Check and store a queued run; nothing is sent to a model yet."""
         self.principal.require(Permission.EVALUATE, "start evaluation runs")
         version = self._registry().resolve(prompt_ref)
-        rows = self._dataset_rows(dataset)
+        dataset_info = self._datasets().get_dataset(dataset)
+        rows = self._datasets().load_dataset(dataset_info["id"])
         if not rows:
             raise InputError(f"Dataset {dataset!r} has no rows.", "Upload a dataset with at least one row.")
         _check_columns(rows, version.variables)
@@ -155,7 +156,8 @@ class Evaluator:
             prompt_ref=f"{version.slug}@v{version.version}",
             app_name=version.slug,
             app_version=f"v{version.version}",
-            dataset=dataset,
+            dataset=dataset_info["name"],
+            dataset_id=dataset_info["id"],
             total_rows=len(rows),
             provider=provider_spec,
             judge=judge,
@@ -209,7 +211,7 @@ class Evaluator:
     def _run_rows(self, run: EvalRunRow, progress: Progress | None, cancel: threading.Event) -> None:
         version = self._registry().resolve(run.prompt_ref)
         template = self.pipeline.template(version.template)
-        rows = self._dataset_rows(run.dataset)
+        rows = self._datasets().load_dataset(run.dataset_id)
         done = self.table.recorded_rows(run.id)
         pending = [i for i in range(len(rows)) if i not in done]
         counts = {"done": len(done), "failed": self.table.status_counts(run.id)["error"]}
@@ -318,10 +320,10 @@ class Evaluator:
 
         return PromptRegistry(self.pipeline.store, self.principal)
 
-    def _dataset_rows(self, name: str) -> list[dict[str, str]]:
-        from execution.dataset_import import stored_rows
+    def _datasets(self):
+        from storage.datasets import DatasetStore
 
-        return stored_rows(self.pipeline.store, name)
+        return DatasetStore(self.pipeline.store)
 
     def _judge(self, spec: str | None):
         if not spec:

@@ -33,6 +33,7 @@ class EvalRunRow:
     app_name: str
     app_version: str
     dataset: str
+    dataset_id: str
     total_rows: int
     provider: str
     judge: str | None

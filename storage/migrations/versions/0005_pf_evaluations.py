@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("app_name", sa.String(255), nullable=False),
         sa.Column("app_version", sa.String(128), nullable=False),
         sa.Column("dataset", sa.String(255), nullable=False),
+        sa.Column("dataset_id", sa.String(128), nullable=False),
         sa.Column("total_rows", sa.Integer, nullable=False),
         sa.Column("provider", sa.String(255), nullable=False),
         sa.Column("judge", sa.String(255), nullable=True),
