@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     add_eval(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security"], help="which benchmark")
-    bench.add_argument("--n", type=int, default=500, help="number of prompts (pipeline)")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval"], help="which benchmark")
+    bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500) or rows (eval: 1000)")
     bench.set_defaults(handler=cmd_bench)
     return parser
 
@@ -162,7 +162,7 @@ def cmd_seed_demo(args) -> int:
 def cmd_bench(args) -> int:
     from bench import run_benchmark
 
-    return run_benchmark(args.name, get_settings(), n=args.n)
+    return run_benchmark(args.name, get_settings(), **({"n": args.n} if args.n else {}))
 
 
 if __name__ == "__main__":

@@ -18,4 +18,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.security import main as security_main
 
         return security_main(settings, n=options.get("n", 300))
+    if name == "eval":
+        from bench.eval import main as eval_main
+
+        return eval_main(settings, n=options.get("n", 1000))
     raise ValueError(f"unknown benchmark {name}")

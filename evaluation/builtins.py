@@ -1,6 +1,7 @@
 """Importing this module registers the built-in metrics (through ``register_metric``)."""
 
 import evaluation.assertions  # noqa: F401
+import evaluation.deepeval_metrics  # noqa: F401  (DeepEval itself loads on first use)
 import evaluation.signals  # noqa: F401
 import evaluation.similarity  # noqa: F401
 from evaluation.signals import DEFAULT_METRICS

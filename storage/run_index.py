@@ -79,20 +79,26 @@ def metric_rows(run: RunRecord) -> list[dict[str, Any]]:
     return [metric_row(run.run_id, m, at) for m in run.metrics]
 
 
-def replace_metric(conn: sa.Connection, row: dict[str, Any]) -> None:
-    """Store a metric result, replacing an earlier one of the same name for that run."""
+def replace_metrics(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Store metric results, each replacing an earlier one of the same name for its run."""
     m = schema.run_metrics.c
-    conn.execute(sa.delete(schema.run_metrics).where(m.record_id == row["record_id"], m.name == row["name"]))
-    conn.execute(sa.insert(schema.run_metrics), [row])
+    for chunk in (rows[i : i + 400] for i in range(0, len(rows), 400)):
+        keys = [sa.and_(m.record_id == row["record_id"], m.name == row["name"]) for row in chunk]
+        conn.execute(sa.delete(schema.run_metrics).where(sa.or_(*keys)))
+    conn.execute(sa.insert(schema.run_metrics), rows)
 
 
-def app_of(conn: sa.Connection, record_id: str) -> tuple[str, str]:
-    """(app_name, app_version) of a recorded run; ``NotFoundError`` if unknown."""
+def apps_of(conn: sa.Connection, record_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """record_id -> (app_name, app_version) of recorded runs; ``NotFoundError`` names an unknown one."""
     r = schema.runs.c
-    row = conn.execute(sa.select(r.app_name, r.app_version).where(r.record_id == record_id)).first()
-    if row is None:
-        raise _not_found(record_id)
-    return row.app_name, row.app_version
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in (record_ids[i : i + 500] for i in range(0, len(record_ids), 500)):
+        query = sa.select(r.record_id, r.app_name, r.app_version).where(r.record_id.in_(chunk))
+        found.update({row.record_id: (row.app_name, row.app_version) for row in conn.execute(query)})
+    missing = [i for i in record_ids if i not in found]
+    if missing:
+        raise _not_found(missing[0])
+    return found
 
 
 def _not_found(record_id: str) -> NotFoundError:

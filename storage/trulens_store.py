@@ -85,19 +85,33 @@ class TruLensStore:
 
     def add_metric_result(self, record_id: str, metric: MetricValue) -> None:
         """Attach a metric result (e.g. a human annotation) to a recorded run, synchronously."""
-        try:
-            validate_metric(metric)
-        except ValueError as exc:
-            raise StorageError(f"Cannot record this metric: {exc}.", "This is a bug in the caller.") from exc
+        self.add_metric_results([(record_id, metric)])
+
+    def add_metric_results(self, results: Iterable[tuple[str, MetricValue]]) -> int:
+        """Attach metric results to recorded runs in one transaction (a result replaces an
+        earlier one of the same name on that run); returns how many were stored."""
+        results = list(results)
+        for _, metric in results:
+            try:
+                validate_metric(metric)
+            except ValueError as exc:
+                raise StorageError(f"Cannot record this metric: {exc}.", "This is a bug in the caller.") from exc
+        if not results:
+            return 0
         now = time.time_ns()
+        events: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
         with storage_errors(self.engine), self.engine.begin() as conn:
-            app_name, app_version = run_index.app_of(conn, record_id)
-            events = metric_events(
-                record_id, app_name, app_version, metric, now, f"metric:{metric.name}:{now}"
-            )
+            apps = run_index.apps_of(conn, sorted({record_id for record_id, _ in results}))
+            for i, (record_id, metric) in enumerate(results):
+                app_name, app_version = apps[record_id]
+                key = f"metric:{metric.name}:{now}:{i}"
+                events.extend(metric_events(record_id, app_name, app_version, metric, now, key))
+                rows.append(run_index.metric_row(record_id, metric, run_index.utc(now)))
             if events:
                 conn.execute(sa.insert(self._events), events)
-            run_index.replace_metric(conn, run_index.metric_row(record_id, metric, run_index.utc(now)))
+            run_index.replace_metrics(conn, rows)
+        return len(rows)
 
     @property
     def events_table(self) -> sa.Table:
