@@ -36,6 +36,9 @@ SECTIONS = {
         (Permission.READ_RUNS, "overview.py", "Overview", "home"),
         (Permission.RUN_PROMPTS, "playground.py", "Playground", "science"),
     ],
+    "Evaluate": [
+        (Permission.READ_RUNS, "evaluations.py", "Evaluations", "fact_check"),
+    ],
     "Govern": [
         (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),
         (None, "security.py", "Security", "shield"),

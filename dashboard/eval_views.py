@@ -272,12 +272,16 @@ def datasets_view(who) -> None:
                     report = services.import_dataset(
                         who, upload.getvalue(), upload.name, name.strip() or Path(upload.name).stem, replace
                     )
+                scrubbed = sum(report.entities.values())
                 st.success(
-                    f"Stored **{report.name}**: {report.stored} rows"
-                    + (f", {sum(report.entities.values())} PII values scrubbed" if report.entities else "")
+                    f"Stored **{report.name}**: {report.rows_stored} of {report.rows_total} rows, "
+                    + (f"{scrubbed} PII values scrubbed ({', '.join(f'{n} × {t}' for t, n in report.entities.items())})."
+                       if scrubbed else "no PII found.")
                 )
-                for problem in report.problems[:20]:
-                    st.warning(problem)
+                if report.ignored_columns:
+                    st.caption(f"Columns ignored: {', '.join(report.ignored_columns)}")
+                for failure in report.rejected[:20]:
+                    st.warning(f"Row {failure.row + 1} not stored: {failure.error}")
             except PromptForgeError as exc:
                 show_error(exc)
     stored = services.list_datasets()

@@ -122,3 +122,32 @@ def metric_catalogue() -> tuple[list[dict], dict[str, str]]:
 
     metrics = registered_metrics(settings())
     return [cls.describe() for _, cls in sorted(metrics.items())], plugin_errors()
+
+
+def list_datasets() -> list[dict]:
+    """Stored datasets, newest first: name, rows, columns, created (for tables and pickers)."""
+    from storage.datasets import DatasetStore
+
+    return [
+        {
+            "name": d["name"],
+            "rows": d["rows"],
+            "columns": ", ".join(d.get("columns") or []),
+            "expected output": "yes" if d.get("has_expected") else "",
+            "context": "yes" if d.get("has_context") else "",
+            "created": d.get("created"),
+            "by": d.get("created_by") or "",
+        }
+        for d in DatasetStore(store()).list_datasets(limit=200)
+    ]
+
+
+def import_dataset(principal, data: bytes, filename: str, name: str, replace: bool = False):
+    """Validate, scrub (Presidio) and store an uploaded dataset; returns the import report."""
+    from execution.dataset_import import import_dataset as run_import
+    from security.pii import get_scrubber
+
+    return run_import(
+        data, filename, name, settings=settings(), scrubber=get_scrubber(settings()), store=store(),
+        actor=principal, replace=replace,
+    )

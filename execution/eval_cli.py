@@ -66,15 +66,28 @@ def cmd_eval(args) -> int:
 
 
 def _dataset_name(pipeline, value: str) -> str:
-    """A stored dataset's name; a file is imported (scrubbed, stored) first."""
-    path = Path(value)
-    if path.suffix.lower() in (".csv", ".json", ".jsonl", ".ndjson") and path.is_file():
-        from execution.dataset_import import import_file
+    """A stored dataset's name. A file is imported (validated, scrubbed, stored) first, as
+    ``STEM-<content hash>``: the same file given again reuses the stored rows."""
+    import hashlib
 
-        report = import_file(pipeline, path)
-        print(f"dataset {report.name}: {report.stored} rows stored (scrubbed)", file=sys.stderr)
-        return report.name
-    return value
+    path = Path(value)
+    if not path.is_file():
+        return value
+    from execution.dataset_import import import_dataset
+    from storage.datasets import DatasetStore
+
+    data = path.read_bytes()
+    name = f"{path.stem}-{hashlib.sha256(data).hexdigest()[:8]}"
+    if DatasetStore(pipeline.store).exists(name):
+        return name
+    report = import_dataset(
+        data, path.name, name, settings=pipeline.settings, scrubber=pipeline.scrubber, store=pipeline.store,
+        actor=pipeline.principal,
+    )
+    print(f"dataset {name}: {report.rows_stored} of {report.rows_total} rows stored (scrubbed)", file=sys.stderr)
+    for failure in report.rejected[:10]:
+        print(f"  row {failure.row + 1} not stored: {failure.error}", file=sys.stderr)
+    return name
 
 
 def _full_id(evaluator, prefix: str) -> str:

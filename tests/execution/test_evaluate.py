@@ -234,3 +234,65 @@ def test_a_killed_cli_run_resumes_from_the_last_recorded_row(world, llm_server, 
 def _only_run(evaluator):
     [run] = evaluator.list_runs()
     return run
+
+
+def test_a_judged_metric_records_its_score_and_the_judge_cost(world, llm_server):
+    from tests.fakes.deepeval_judge import DeepEvalResponder
+
+    pipeline, evaluator, datasets = world
+    llm_server.default_text = DeepEvalResponder()
+    datasets.save_dataset("faq-set", _rows(3))
+    judge = f"compat:judge-model@{llm_server.openai_base_url}"
+    run = evaluator.create("faq", "faq-set", judge=judge, metrics=["answer_relevancy", "latency_s"])
+    report = evaluator.execute(run.id)
+    by_name = {m.name: m for m in report.metrics}
+    assert by_name["answer_relevancy"].n == 3 and 0.0 <= by_name["answer_relevancy"].mean <= 1.0
+    assert by_name["judge_latency_s"].n == 3 and by_name["judge_latency_s"].mean > 0
+    assert by_name["judge_cost_usd"].unavailable == 3  # no known price for "judge-model": never guessed
+    assert llm_server.requests_to("openai"), "the judge was called over the OpenAI protocol"
+
+
+def test_an_offline_judge_is_stored_as_simulated_and_never_gated(world):
+    pipeline, evaluator, datasets = world
+    datasets.save_dataset("faq-set", _rows(2))
+    metric_set = MetricSet.from_list([{"metric": "bias", "min_mean": 0.9}])
+    run = evaluator.create("faq", "faq-set", judge="offline", metric_set=metric_set)
+    report = evaluator.execute(run.id)
+    names = {m.name for m in report.metrics}
+    assert "bias [simulated]" in names and "bias" not in names
+    [gate] = report.gates
+    assert gate.passed is None and "simulated" in gate.note
+    rows, _ = evaluator.results(run.id)
+    assert rows[0]["metrics"]["bias [simulated]"]["explanation"].startswith("Simulated (offline judge)")
+
+
+@pytest.mark.parametrize(("gate", "code"), [(0.0, 0), (1e9, 1)])
+def test_cli_eval_imports_a_file_prints_a_summary_and_gates(world, tmp_settings, tmp_path, monkeypatch, capsys, gate, code):
+    import json
+
+    import launch
+    from config.settings import get_settings
+    from execution.metric_sets import MetricSets
+
+    pipeline, evaluator, datasets = world
+    MetricSets(pipeline.store, ANALYST).save(
+        "faq", 0, MetricSet.from_list([{"metric": "total_tokens", "min_mean": gate}, {"metric": "latency_s"}])
+    )
+    data = tmp_path / "questions.csv"
+    data.write_text("question,expected_output\nWhat does a transfer cost? Ask Maria Gonzalez.,Free\nIs it fast?,Yes\n")
+    monkeypatch.setenv("PROMPTFORGE_DATABASE_URL", tmp_settings.resolved_database_url)
+    monkeypatch.setenv("PROMPTFORGE_DATA_DIR", str(tmp_settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        assert launch.main(["eval", "--prompt", "faq@latest", "--dataset", str(data), "--json"]) == code
+        out = json.loads(capsys.readouterr().out)
+        assert out["rows"] == 2 and out["ok"] == 2 and out["passed"] is (code == 0)
+        assert [g["metric"] for g in out["gates"]] == ["total_tokens"]
+        [stored] = [d for d in datasets.list_datasets() if d["name"].startswith("questions-")]
+        assert "Maria Gonzalez" not in json.dumps(datasets.load_dataset(stored["id"]))  # scrubbed before storage
+        assert launch.main(["eval", "--prompt", "faq", "--dataset", str(data)]) == code  # same file: reused
+        text = capsys.readouterr().out
+        assert "total_tokens" in text and ("PASSED" if code == 0 else "FAILED") in text
+        assert len([d for d in datasets.list_datasets() if d["name"].startswith("questions-")]) == 1
+    finally:
+        get_settings.cache_clear()
