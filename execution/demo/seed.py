@@ -85,8 +85,43 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
     loan = pipeline.template(versions["loan-summary"].template)
     loans = pipeline.run_batch(loan, LOAN_ROWS, prompt=ref("loan-summary"), provider="offline")
     log(f"demo: {len(loans.results)} loan summaries recorded")
+    evaluation = _evaluation(pipeline, versions["complaint-reply"], log)
     return {
         "prompts": sorted(versions),
         "runs": len(batch.results) + len(loans.results),
         "dataset_rows": len(rows),
+        "evaluation": evaluation,
     }
+
+
+DEMO_METRICS = [
+    {"metric": "pii_leaked_output", "max_mean": 0},
+    {"metric": "answer_relevance", "flag_below": 0.2},
+    {"metric": "assert_not_contains", "name": "no_guarantees", "options": {"text": ["guarantee", "promise"]},
+     "min_pass_rate": 1.0},
+    {"metric": "assert_length", "name": "short_reply", "options": {"max": 120, "unit": "words"}},
+    {"metric": "latency_s"},
+    {"metric": "total_tokens"},
+]
+
+
+def _evaluation(pipeline, version, log: Callable[[str], None]) -> str:
+    """The complaints as a (scrubbed) dataset, a metric set for the reply prompt, one evaluation run."""
+    from evaluation import MetricSet
+    from execution.dataset_import import import_dataset
+    from execution.evaluate import Evaluator
+    from execution.metric_sets import MetricSets
+    from storage.metric_sets import ALL_VERSIONS
+
+    import_dataset(
+        (HERE / "complaints.csv").read_bytes(), "complaints.csv", "demo-complaints", settings=pipeline.settings,
+        scrubber=pipeline.scrubber, store=pipeline.store, actor=pipeline.principal,
+    )
+    MetricSets(pipeline.store, pipeline.principal, pipeline.audit).save(
+        version.slug, ALL_VERSIONS, MetricSet.from_list(DEMO_METRICS)
+    )
+    evaluator = Evaluator(pipeline)
+    run = evaluator.create(f"{version.slug}@v{version.version}", "demo-complaints", provider="offline")
+    evaluator.execute(run.id)
+    log(f"demo: evaluation {run.id[:8]} of {version.slug} over demo-complaints")
+    return run.id

@@ -1,0 +1,31 @@
+"""The demo workspace: prompts, runs, a scrubbed dataset, a metric set and one evaluation run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from execution.demo import seed_demo
+
+pytestmark = pytest.mark.slow
+
+
+def test_seed_creates_an_evaluated_demo_with_scrubbed_data_and_is_idempotent(make_pipeline, tmp_settings):
+    from execution.demo.seed import DEMO
+    from execution.evaluate import Evaluator
+    from storage.datasets import DatasetStore
+
+    pipeline = make_pipeline(principal=DEMO)
+    created = seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline)
+    assert created["prompts"] == ["complaint-reply", "kyc-gap-check", "loan-summary"]
+    rows = DatasetStore(pipeline.store).load_dataset("demo-complaints")
+    assert len(rows) == created["dataset_rows"]
+    assert "Maria Gonzalez" not in json.dumps(rows) and "<PERSON" in json.dumps(rows)
+    report = Evaluator(pipeline).report(created["evaluation"])
+    assert report.run.status == "done" and report.recorded == created["dataset_rows"] and report.counts["ok"] >= 6
+    names = {m.name for m in report.metrics}
+    assert {"no_guarantees", "short_reply", "answer_relevance", "pii_leaked_output"} <= names
+    assert seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline) == {
+        "skipped": "the database already has prompts"
+    }
