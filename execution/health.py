@@ -68,15 +68,11 @@ def _embeddings(settings: Settings) -> Component:
 
 
 def _detoxify(settings: Settings) -> Component:
-    ckpt = settings.detoxify_checkpoint
-    if ckpt and Path(ckpt).is_file():
-        return Component("Detoxify toxicity model", "models", True, f"checkpoint {Path(ckpt).name}")
-    why = f"checkpoint {ckpt} does not exist" if ckpt else "no checkpoint configured"
-    return Component(
-        "Detoxify toxicity model", "models", False,
-        f"unavailable: {why}; this machine cannot download it. Set PROMPTFORGE_DETOXIFY_CHECKPOINT to a "
-        "local checkpoint file. Toxicity is reported as unavailable, never guessed.",
-    )
+    # the same check (and hint) the toxicity metric uses before it loads the model
+    from evaluation.toxicity import detoxify_status
+
+    ok, detail = detoxify_status(settings)
+    return Component("Detoxify toxicity model", "models", ok, detail)
 
 
 def _database(settings: Settings) -> Component:

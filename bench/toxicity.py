@@ -1,0 +1,170 @@
+"""Detoxify throughput: texts per second scored in batches against one text per call.
+
+Both figures come from the same loaded model through the toxicity metric
+(``evaluation.toxicity.Toxicity``): batched is ``score_many`` with ``batch_size`` texts
+per forward pass, one-at-a-time is the same metric with ``batch_size=1`` (one Detoxify
+``predict`` call per text). Each mode is warmed up first, then timed over several
+interleaved rounds (the median is reported), so a noisy neighbour hurts both alike.
+
+Two sets of texts: short ones (the project's benign banking prompts, one sentence each)
+and, when ``settings.eval_data_dir`` is present, real comments of chat-answer length (the
+ConversationAI toxicity test set). When no local Detoxify checkpoint is configured,
+a small one is built from the bundled all-MiniLM-L6-v2 (tests/fakes/detoxify_checkpoint.py)
+and the output says so: its figures are faster than the released weights (BERT-base) would be.
+
+Floor (printed, not asserted): batched >= 5x one-at-a-time.
+
+    python -m bench.toxicity [N]      (N texts per set, default 64)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from config.errors import ConfigError
+from config.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+FLOOR = 5.0
+
+
+def measure(settings: Settings, texts: list[str], batch_size: int = 32, rounds: int = 3) -> dict:
+    """Time ``texts`` through Detoxify batched and one text per call on the same loaded model.
+
+    Returns texts/second for both, their ratio, and what was measured. Raises ``ConfigError``
+    when the model cannot be loaded (the metric's own reason and fix)."""
+    import torch
+
+    from evaluation.registry import MetricContext, MetricInput
+    from evaluation.toxicity import Toxicity
+
+    if not texts:
+        raise ValueError("measure() needs at least one text")
+    context = MetricContext(settings)
+    batched = Toxicity(context, batch_size=batch_size)
+    single = Toxicity(context, batch_size=1)
+    model = batched.model()  # loads once; raises ConfigError with the fix
+    assert single.model() is model
+    items = [MetricInput(input="", output=t) for t in texts]
+
+    warm = items[: min(len(items), batch_size)]
+    batched.score_many(warm)
+    single.score_many(warm[:4])
+
+    batched_s: list[float] = []
+    single_s: list[float] = []
+    for _ in range(rounds):
+        for metric, sink in ((batched, batched_s), (single, single_s)):
+            start = time.perf_counter()
+            results = metric.score_many(items)
+            sink.append(time.perf_counter() - start)
+            if any(r.status != "ok" for r in results):
+                bad = next(r for r in results if r.status != "ok")
+                raise RuntimeError(f"scoring failed: {bad.explanation}")
+    batched_rate = len(texts) / statistics.median(batched_s)
+    single_rate = len(texts) / statistics.median(single_s)
+    return {
+        "texts": len(texts),
+        "chars_min": min(map(len, texts)),
+        "chars_median": int(statistics.median(map(len, texts))),
+        "chars_max": max(map(len, texts)),
+        "batch_size": batch_size,
+        "rounds": rounds,
+        "batched_texts_per_s": round(batched_rate, 1),
+        "one_at_a_time_texts_per_s": round(single_rate, 1),
+        "ratio": round(batched_rate / single_rate, 2),
+        "floor": FLOOR,
+        "checkpoint": str(model.source.checkpoint or f"download:{model.source.variant}"),
+        "classes": model.class_names,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+def comment_texts(settings: Settings, n: int) -> tuple[list[str], str] | None:
+    """Up to ``n`` real comments (ConversationAI test set, lengths like chat answers), or None."""
+    path = Path(settings.eval_data_dir) / "toxicity" / "conversationai_toxicity_nonfuzzed_testset.csv"
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as fh:
+        texts = [row["comment"].strip() for row in csv.DictReader(fh) if row["comment"].strip()]
+    return texts[:n], f"{path.name} (ConversationAI, CC BY 4.0)"
+
+
+def short_texts(n: int) -> tuple[list[str], str]:
+    """``n`` short texts: the project's benign banking prompts (one sentence each), repeated as needed."""
+    path = HERE / "data" / "benign_banking_prompts.jsonl"
+    lines = [json.loads(line)["instruction"] for line in path.read_text().splitlines() if line.strip()]
+    return (lines * (n // max(len(lines), 1) + 1))[:n], f"{path.name} (ours)"
+
+
+def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) -> int:
+    import os
+
+    from config.offline import apply_offline_env
+    from evaluation.toxicity import resolve_detoxify
+
+    apply_offline_env()
+    settings = settings or Settings()
+    sets = [short_texts(n)]
+    comments = comment_texts(settings, n)
+    if comments is None:
+        print(f"note: no eval data at {settings.eval_data_dir}: the comment set is skipped")
+    else:
+        sets.append(comments)
+    with tempfile.TemporaryDirectory(prefix="pf-detoxify-bench-") as tmp:
+        try:
+            source = resolve_detoxify(settings, "original")
+            real = source.checkpoint is not None
+            why = "this benchmark never downloads" if not real else ""
+        except ConfigError as exc:
+            real, why = False, exc.message
+        if real:
+            print(f"model: configured Detoxify checkpoint {source.checkpoint}")
+        else:
+            from tests.fakes.detoxify_checkpoint import build_checkpoint
+
+            print(f"model: no real Detoxify checkpoint ({why})")
+            print(
+                "       so a small local checkpoint was built from the bundled all-MiniLM-L6-v2 (6 layers, "
+                "384 wide; the released 'original' is bert-base: 12 layers, 768 wide) with an untrained "
+                "head: its scores mean nothing and its speed is not the released model's."
+            )
+            checkpoint, config_dir = build_checkpoint(Path(tmp), "original")
+            settings = settings.model_copy(
+                update={
+                    "detoxify_checkpoint": checkpoint,
+                    "detoxify_config_dir": config_dir,
+                    "detoxify_checkpoint_variant": "original",
+                    "detoxify_checkpoints": {},
+                    "detoxify_config_dirs": {},
+                }
+            )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} CPUs, load average {load} (other processes slow both modes)")
+        for texts, origin in sets:
+            try:
+                figures = measure(settings, texts, batch_size=batch_size)
+            except ConfigError as exc:
+                print(f"skipped: {exc}")
+                return 0
+            verdict = "meets" if figures["ratio"] >= FLOOR else "BELOW"
+            print(
+                f"\n{figures['texts']} texts from {origin}: "
+                f"{figures['chars_min']}-{figures['chars_max']} chars "
+                f"(median {figures['chars_median']}); batch size {figures['batch_size']}; "
+                f"torch threads {figures['torch_threads']}; median of {figures['rounds']} rounds"
+            )
+            print(f"  batched:        {figures['batched_texts_per_s']:8.1f} texts/s")
+            print(f"  one at a time:  {figures['one_at_a_time_texts_per_s']:8.1f} texts/s")
+            print(f"  ratio:          {figures['ratio']:8.2f}x  ({verdict} the floor of {FLOOR:g}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(n=int(sys.argv[1]) if len(sys.argv) > 1 else 64))
