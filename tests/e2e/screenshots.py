@@ -16,9 +16,10 @@ from bench.browser import chromium_path, launch_chromium
 from tests.e2e.conftest import ROOT, serve_app
 
 PAGES = {
-    "overview": "", "playground": "playground", "audit": "audit", "security": "security", "admin": "admin",
-    "account": "account", "health": "health",
+    "overview": "", "playground": "playground", "evaluations": "evaluations", "audit": "audit",
+    "security": "security", "admin": "admin", "account": "account", "health": "health",
 }
+EVALUATION_VIEWS = {"New evaluation": "evaluations-new", "Datasets": "evaluations-datasets", "Metric sets": "evaluations-metric-sets"}
 
 
 def main(demo: bool) -> None:
@@ -47,6 +48,12 @@ def main(demo: bool) -> None:
                     page.wait_for_timeout(6000)
                     page.screenshot(path=str(out / f"{name}.png"), full_page=True)
                     print(out / f"{name}.png")
+                    if name == "evaluations":
+                        for view, shot in EVALUATION_VIEWS.items():
+                            page.get_by_role("radio", name=view).click()
+                            page.wait_for_timeout(4000)
+                            page.screenshot(path=str(out / f"{shot}.png"), full_page=True)
+                            print(out / f"{shot}.png")
                     if name == "playground":
                         page.get_by_role("button", name="Run governed prompt").click()
                         page.locator(".pf-scrubbed").first.wait_for(timeout=120_000)
