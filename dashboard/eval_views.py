@@ -82,7 +82,7 @@ def summary_panel(who, report) -> None:
     if report.gates:
         failed = [g for g in report.gates if g.passed is False]
         lines = [
-            f"- {'✅' if g.passed else '❌' if g.passed is False else '➖'} **{g.metric}** {g.gate.replace('_', ' ')} "
+            f"- {':material/check_circle:' if g.passed else ':material/cancel:' if g.passed is False else ':material/remove:'} **{g.metric}** {g.gate.replace('_', ' ')} "
             f"{g.limit:g}: {'-' if g.actual is None else f'{g.actual:.3g}'}{' (' + g.note + ')' if g.note else ''}"
             for g in report.gates
         ]
@@ -233,7 +233,11 @@ def new_run_view(who) -> None:
             help="The offline judge gives simulated scores, marked as such.",
         )
         names = [s.result_name for s in metric_set.specs]
-        chosen = st.multiselect("Metrics", names, default=names, key="ev_new_metrics")
+        others = [m["name"] for m in services.metric_catalogue()[0] if m["name"] not in names]
+        chosen = st.multiselect(
+            "Metrics", [*names, *others], default=names, key="ev_new_metrics",
+            help="The prompt's metric set is preselected; any other registered metric can be added for this run.",
+        )
         start = st.form_submit_button("Start evaluation", type="primary", width="stretch")
     if start:
         try:
@@ -268,10 +272,14 @@ def datasets_view(who) -> None:
             st.error("Choose a file first.")
         else:
             try:
-                with st.spinner("Validating and scrubbing every row…"):
-                    report = services.import_dataset(
-                        who, upload.getvalue(), upload.name, name.strip() or Path(upload.name).stem, replace
-                    )
+                bar = st.progress(0.0, text="Validating and scrubbing every row…")
+                report = services.import_dataset(
+                    who, upload.getvalue(), upload.name, name.strip() or Path(upload.name).stem, replace,
+                    progress=lambda done, total: bar.progress(
+                        min(done / max(total, 1), 1.0), text=f"Scrubbing PII: {done} of {total} rows"
+                    ),
+                )
+                bar.empty()
                 scrubbed = sum(report.entities.values())
                 st.success(
                     f"Stored **{report.name}**: {report.rows_stored} of {report.rows_total} rows, "
@@ -311,7 +319,7 @@ def metric_sets_view(who) -> None:
         effective, source = sets.effective(slug, shown_version)
         st.caption(f"Now in force for {slug}@v{shown_version}: {source}")
         text = st.text_area(
-            "Metric set (YAML)", (current or effective).to_yaml(), height=260, key=f"ev_ms_yaml_{slug}_{version}",
+            "Metric set (YAML)", (current or effective).to_yaml(), height=360, key=f"ev_ms_yaml_{slug}_{version}",
             help="Each entry: metric, optional name, flag_above / flag_below (row flags), "
             "min_mean / max_mean / min_pass_rate (run gates), options.",
         )
@@ -349,6 +357,7 @@ def metric_sets_view(who) -> None:
         ],
         hide_index=True,
         width="stretch",
+        height=36 * (len(catalogue) + 1) + 2,  # every metric at once, no inner scrolling
     )
     for source, error in errors.items():
         st.warning(f"Plugin **{source}** did not load: {error}", icon=":material/extension_off:")

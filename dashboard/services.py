@@ -135,19 +135,20 @@ def list_datasets() -> list[dict]:
             "columns": ", ".join(d.get("columns") or []),
             "expected output": "yes" if d.get("has_expected") else "",
             "context": "yes" if d.get("has_context") else "",
-            "created": d.get("created"),
+            "created": (d.get("created") or "")[:16].replace("T", " "),
             "by": d.get("created_by") or "",
         }
         for d in DatasetStore(store()).list_datasets(limit=200)
     ]
 
 
-def import_dataset(principal, data: bytes, filename: str, name: str, replace: bool = False):
-    """Validate, scrub (Presidio) and store an uploaded dataset; returns the import report."""
+def import_dataset(principal, data: bytes, filename: str, name: str, replace: bool = False, progress=None):
+    """Validate, scrub (Presidio) and store an uploaded dataset; returns the import report.
+    ``progress(done, total)`` follows the scrubbing."""
     from execution.dataset_import import import_dataset as run_import
     from security.pii import get_scrubber
 
     return run_import(
         data, filename, name, settings=settings(), scrubber=get_scrubber(settings()), store=store(),
-        actor=principal, replace=replace,
+        actor=principal, replace=replace, progress=progress,
     )

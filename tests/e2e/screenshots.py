@@ -37,8 +37,11 @@ def main(demo: bool) -> None:
         # every page at once: single-user mode has every role
         proc, url = serve_app(Path(tmp), {"PROMPTFORGE_SINGLE_USER": "true"}, demo=demo)
         try:
-            if demo:
-                time.sleep(25)
+            if demo:  # wait for the demo workspace (prompts, runs, an evaluation) to be recorded
+                status = Path(tmp) / "demo-status.json"
+                deadline = time.time() + 300
+                while time.time() < deadline and '"ready"' not in (status.read_text() if status.is_file() else ""):
+                    time.sleep(1)
             with sync_playwright() as pw:
                 browser = launch_chromium(pw, chromium_path())
                 page = browser.new_page(viewport={"width": 1400, "height": 3200})
