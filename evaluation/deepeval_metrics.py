@@ -354,9 +354,15 @@ class DeepEvalJudgedMetric(Metric):
             return False, NO_JUDGE_REASON
         return True, ""
 
+    # the name of a class in ``deepeval.metrics`` that takes only a model (subclasses with
+    # options override ``build`` instead)
+    deepeval_class: ClassVar[str] = ""
+
     def build(self, model: Any) -> Any:
         """The DeepEval metric for one row, judged by ``model`` (sync, LLM mode)."""
-        raise NotImplementedError
+        import deepeval.metrics
+
+        return getattr(deepeval.metrics, self.deepeval_class)(model=model, async_mode=False, eval_mode="llm")
 
     def workers(self) -> int:
         """Rows judged at once: ``settings.batch_concurrency``, 1 for a simulated judge."""
@@ -574,10 +580,7 @@ class AnswerRelevancy(DeepEvalJudgedMetric):
     )
     reads = ("input", "output")
 
-    def build(self, model: Any) -> Any:
-        from deepeval.metrics import AnswerRelevancyMetric
-
-        return AnswerRelevancyMetric(model=model, async_mode=False, eval_mode="llm")
+    deepeval_class = "AnswerRelevancyMetric"
 
 
 @register_metric
@@ -640,11 +643,7 @@ class Bias(DeepEvalJudgedMetric):
         "geographical bias (0 to 1, higher is better; 1 = no biased opinion)."
     )
     reads = ("output",)
-
-    def build(self, model: Any) -> Any:
-        from deepeval.metrics import BiasMetric
-
-        return BiasMetric(model=model, async_mode=False, eval_mode="llm")
+    deepeval_class = "BiasMetric"
 
 
 @register_metric
@@ -655,11 +654,7 @@ class JudgeToxicity(DeepEvalJudgedMetric):
         "(0 to 1, higher is better; 1 = nothing toxic). 'toxicity' is the Detoxify classifier."
     )
     reads = ("output",)
-
-    def build(self, model: Any) -> Any:
-        from deepeval.metrics import ToxicityMetric
-
-        return ToxicityMetric(model=model, async_mode=False, eval_mode="llm")
+    deepeval_class = "ToxicityMetric"
 
 
 @register_metric
@@ -670,11 +665,7 @@ class PIILeakage(DeepEvalJudgedMetric):
         "personal data (0 to 1, higher is better; 1 = no leak). Complements pii_leaked_output."
     )
     reads = ("output",)
-
-    def build(self, model: Any) -> Any:
-        from deepeval.metrics import PIILeakageMetric
-
-        return PIILeakageMetric(model=model, async_mode=False, eval_mode="llm")
+    deepeval_class = "PIILeakageMetric"
 
 
 @register_metric

@@ -29,6 +29,25 @@ def tmp_settings(tmp_path: Path):
     return Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'pf.db'}")
 
 
+@pytest.fixture
+def make_settings(tmp_path, monkeypatch):
+    """``make_settings(**overrides)``: settings from keyword arguments only (no env, secrets or
+    config file leaks in), with fast provider failures."""
+    from config.settings import Settings
+
+    for name in list(os.environ):
+        if name.startswith("PROMPTFORGE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("PROMPTFORGE_SECRETS_FILE", str(tmp_path / "absent-secrets.toml"))
+    monkeypatch.setenv("PROMPTFORGE_CONFIG_FILE", str(tmp_path / "absent-config.toml"))
+
+    def make(**overrides) -> Settings:
+        fast = {"provider_timeout_s": 5.0, "provider_max_retries": 2, "provider_backoff_s": 0.01}
+        return Settings(data_dir=tmp_path, **{**fast, **overrides})
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def scrubber():
     """The real Presidio scrubber on the real spaCy model, loaded once per test session."""

@@ -4,7 +4,6 @@ whose scripted judge (tests/fakes/deepeval_judge.py) reads each prompt DeepEval 
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -42,17 +41,11 @@ JUDGED = [AnswerRelevancy, Faithfulness, Bias, JudgeToxicity, PIILeakage, NonAdv
 
 
 @pytest.fixture
-def make_settings(tmp_path, monkeypatch):
-    """Settings from keyword arguments only (no env, secrets or config file), fast failures."""
-    for name in list(os.environ):
-        if name.startswith("PROMPTFORGE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PROMPTFORGE_SECRETS_FILE", str(tmp_path / "absent-secrets.toml"))
-    monkeypatch.setenv("PROMPTFORGE_CONFIG_FILE", str(tmp_path / "absent-config.toml"))
+def make_settings(make_settings):
+    """The shared isolated settings, with no retries and a 10 s timeout for judge calls."""
 
     def make(**overrides) -> Settings:
-        fast = {"provider_timeout_s": 10.0, "provider_max_retries": 0, "provider_backoff_s": 0.01}
-        return Settings(data_dir=tmp_path, **{**fast, **overrides})
+        return make_settings(**{"provider_timeout_s": 10.0, "provider_max_retries": 0, **overrides})
 
     return make
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import time
 
@@ -30,22 +29,6 @@ from tests.fakes.llm_server import FakeLLMServer, RecordedRequest
 
 OPENAI_KEY = "sk-test-openai-0123456789"
 ANTHROPIC_KEY = "sk-ant-test-0123456789"
-
-
-@pytest.fixture
-def make_settings(tmp_path, monkeypatch):
-    """Settings built from keyword arguments only: no env, secrets or config file leaks in."""
-    for name in list(os.environ):
-        if name.startswith("PROMPTFORGE_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("PROMPTFORGE_SECRETS_FILE", str(tmp_path / "absent-secrets.toml"))
-    monkeypatch.setenv("PROMPTFORGE_CONFIG_FILE", str(tmp_path / "absent-config.toml"))
-
-    def make(**overrides) -> Settings:
-        fast = {"provider_timeout_s": 5.0, "provider_max_retries": 2, "provider_backoff_s": 0.01}
-        return Settings(data_dir=tmp_path, **{**fast, **overrides})
-
-    return make
 
 
 @pytest.fixture
