@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from evaluation.judge import Judge
 
 Reads = Literal["input", "output", "expected", "context", "signals"]
+EMBEDDING_CACHE_SIZE = 20_000  # vectors a metric context keeps (384 floats each, about 30 MB)
 Kind = Literal["signal", "model", "judge", "rule", "assertion", "custom"]
 
 
@@ -104,6 +105,30 @@ class MetricContext:
 
             self._embedder = sentence_embedder(self.settings)
         return self._embedder
+
+    def embed(self, texts: list[str]):
+        """Unit-length embeddings of ``texts`` (float32 rows), each distinct text encoded once
+        per context: the metrics of one run that read the same output (similarity to the
+        expected answer, relevance to the prompt) share its vector."""
+        import numpy as np
+
+        with self._lock:
+            cache = self._cache.setdefault("embeddings", {})
+            missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            vectors = self.embedder().encode(missing)  # outside our lock: the embedder has its own
+            with self._lock:
+                for text, vector in zip(missing, vectors):
+                    cache[text] = vector
+                while len(cache) > EMBEDDING_CACHE_SIZE:  # oldest first
+                    cache.pop(next(iter(cache)))
+        with self._lock:
+            found = [cache.get(t) for t in texts]
+        if any(v is None for v in found):  # evicted meanwhile by another thread: encode those again
+            again = self.embedder().encode([t for t, v in zip(texts, found) if v is None])
+            it = iter(again)
+            found = [v if v is not None else next(it) for v in found]
+        return np.stack(found) if found else np.zeros((0, 384), dtype=np.float32)
 
     def shared(self, key: str, build):
         """A value built once per context by ``build()`` (e.g. a loaded model)."""

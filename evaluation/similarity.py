@@ -1,8 +1,9 @@
 """Embedding metrics: cosine similarity of sentence embeddings (all-MiniLM-L6-v2).
 
 Both metrics score a whole batch with one ``encode`` call on the distinct texts of
-the batch (``MetricContext.embedder()``: unit-length float32 rows, so a dot product
-is the cosine). The model reads at most 256 word pieces of each text and ignores
+the batch that their context has not embedded yet (``MetricContext.embed``: unit-length
+float32 rows, so a dot product is the cosine; the metrics of one run share the vectors,
+so an output read by both metrics is encoded once). The model reads at most 256 word pieces of each text and ignores
 the rest. When the model is not installed every row is "unavailable" with the fix
 (``config.models.EMBEDDINGS_HINT``), never a made-up score.
 
@@ -66,7 +67,7 @@ class EmbeddingSimilarity(Metric):
             for text in (items[i].output, getattr(items[i], self.other)):
                 texts.setdefault(text, len(texts))
         try:
-            vectors = self.context.embedder().encode(list(texts))
+            vectors = self.context.embed(list(texts))
         except Exception as exc:  # noqa: BLE001 - one metric failing never sinks a run
             return [self.failed(exc) if r is None else r for r in results]
         for i in todo:

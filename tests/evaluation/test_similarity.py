@@ -154,3 +154,14 @@ def test_an_encoder_failure_is_an_error_not_a_score():
     )
     assert [(r.status, r.value) for r in results] == [("error", None), ("unavailable", None)]
     assert "RuntimeError: out of memory" in results[0].explanation
+
+
+def test_metrics_of_one_run_embed_a_shared_output_once(metric_context, counting):
+    rows = [row(f"The fee for transfer {i} is two euros.", EXPECTED) for i in range(5)]
+    relevance = AnswerRelevance(metric_context).score_many(rows)
+    similarity = SemanticSimilarity(metric_context).score_many(rows)
+    sent = [text for call in counting.calls for text in call]
+    assert len(sent) == len(set(sent)) == 5 + 1 + 1, "5 outputs, 1 prompt, 1 expected answer: each once"
+    fresh = SemanticSimilarity(MetricContext(Settings(), embedder=counting)).score_many(rows)
+    assert [r.value for r in fresh] == pytest.approx([r.value for r in similarity], abs=1e-6)
+    assert all(r.status == "ok" for r in relevance)
