@@ -508,14 +508,10 @@ def compare_paths(triples, ours: dict, theirs: dict) -> dict[str, Any]:
 
 def detoxify(settings: Settings, texts: list[str], tmp: Path) -> dict[str, Any]:
     """Batched against one-at-a-time Detoxify throughput, measured by ``bench.toxicity``."""
+    from bench import toxicity
     from config.errors import ConfigError
 
-    try:
-        from bench import toxicity
-    except ImportError as exc:  # the module is another engineer's; say so rather than guess
-        log(f"detoxify: bench.toxicity is not importable ({exc}); section skipped")
-        return {"skipped": f"bench.toxicity is not importable: {exc}"}
-    settings, model_note = _detoxify_settings(settings, tmp)
+    settings, model_note = toxicity.detoxify_settings(settings, tmp)
     log(f"detoxify: {model_note}; {len(texts)} texts")
     try:
         figures = toxicity.measure(settings, texts, batch_size=32)
@@ -527,37 +523,6 @@ def detoxify(settings: Settings, texts: list[str], tmp: Path) -> dict[str, Any]:
         f"one at a time {figures.get('one_at_a_time_texts_per_s')} texts/s"
     )
     return {**figures, "model": model_note}
-
-
-def _detoxify_settings(settings: Settings, tmp: Path) -> tuple[Settings, str]:
-    """The configured local Detoxify checkpoint, else a small local one built from the bundled
-    MiniLM (as ``bench.toxicity.main`` does; the benchmark never downloads)."""
-    from config.errors import ConfigError
-    from evaluation.toxicity import resolve_detoxify
-
-    try:
-        source = resolve_detoxify(settings, "original")
-        if source.checkpoint is not None:
-            return settings, f"configured Detoxify checkpoint {source.checkpoint}"
-        why = "downloads are not used by this benchmark"
-    except ConfigError as exc:
-        why = exc.message
-    from tests.fakes.detoxify_checkpoint import build_checkpoint
-
-    checkpoint, config_dir = build_checkpoint(tmp, "original")
-    local = settings.model_copy(
-        update={
-            "detoxify_checkpoint": checkpoint,
-            "detoxify_config_dir": config_dir,
-            "detoxify_checkpoint_variant": "original",
-            "detoxify_checkpoints": {},
-            "detoxify_config_dirs": {},
-        }
-    )
-    return local, (
-        f"no real Detoxify checkpoint ({why}): a SMALL LOCAL checkpoint built from the bundled "
-        "all-MiniLM-L6-v2 (6 layers, untrained head), faster than the released bert-base weights"
-    )
 
 
 # -- 3. an evaluation run -----------------------------------------------------------------------

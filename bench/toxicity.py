@@ -103,11 +103,41 @@ def short_texts(n: int) -> tuple[list[str], str]:
     return (lines * (n // max(len(lines), 1) + 1))[:n], f"{path.name} (ours)"
 
 
+def detoxify_settings(settings: Settings, folder: Path) -> tuple[Settings, str]:
+    """``settings`` with a usable Detoxify checkpoint, and a note saying which: the configured
+    one, else a small one built in ``folder`` from the bundled MiniLM (never a download)."""
+    from evaluation.toxicity import resolve_detoxify
+
+    try:
+        source = resolve_detoxify(settings, "original")
+        if source.checkpoint is not None:
+            return settings, f"configured Detoxify checkpoint {source.checkpoint}"
+        why = "this benchmark never downloads"
+    except ConfigError as exc:
+        why = exc.message
+    from tests.fakes.detoxify_checkpoint import build_checkpoint
+
+    checkpoint, config_dir = build_checkpoint(folder, "original")
+    local = settings.model_copy(
+        update={
+            "detoxify_checkpoint": checkpoint,
+            "detoxify_config_dir": config_dir,
+            "detoxify_checkpoint_variant": "original",
+            "detoxify_checkpoints": {},
+            "detoxify_config_dirs": {},
+        }
+    )
+    return local, (
+        f"no real Detoxify checkpoint ({why}): a SMALL LOCAL checkpoint built from the bundled "
+        "all-MiniLM-L6-v2 (6 layers, 384 wide, untrained head; the released 'original' is bert-base: "
+        "12 layers, 768 wide): its scores mean nothing and its speed is not the released model's"
+    )
+
+
 def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) -> int:
     import os
 
     from config.offline import apply_offline_env
-    from evaluation.toxicity import resolve_detoxify
 
     apply_offline_env()
     settings = settings or Settings()
@@ -118,33 +148,8 @@ def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) ->
     else:
         sets.append(comments)
     with tempfile.TemporaryDirectory(prefix="pf-detoxify-bench-") as tmp:
-        try:
-            source = resolve_detoxify(settings, "original")
-            real = source.checkpoint is not None
-            why = "this benchmark never downloads" if not real else ""
-        except ConfigError as exc:
-            real, why = False, exc.message
-        if real:
-            print(f"model: configured Detoxify checkpoint {source.checkpoint}")
-        else:
-            from tests.fakes.detoxify_checkpoint import build_checkpoint
-
-            print(f"model: no real Detoxify checkpoint ({why})")
-            print(
-                "       so a small local checkpoint was built from the bundled all-MiniLM-L6-v2 (6 layers, "
-                "384 wide; the released 'original' is bert-base: 12 layers, 768 wide) with an untrained "
-                "head: its scores mean nothing and its speed is not the released model's."
-            )
-            checkpoint, config_dir = build_checkpoint(Path(tmp), "original")
-            settings = settings.model_copy(
-                update={
-                    "detoxify_checkpoint": checkpoint,
-                    "detoxify_config_dir": config_dir,
-                    "detoxify_checkpoint_variant": "original",
-                    "detoxify_checkpoints": {},
-                    "detoxify_config_dirs": {},
-                }
-            )
+        settings, note = detoxify_settings(settings, Path(tmp))
+        print(f"model: {note}")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"machine: {os.cpu_count()} CPUs, load average {load} (other processes slow both modes)")
         for texts, origin in sets:
