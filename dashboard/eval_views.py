@@ -82,8 +82,8 @@ def summary_panel(who, report) -> None:
     if report.gates:
         failed = [g for g in report.gates if g.passed is False]
         lines = [
-            f"- {':material/check_circle:' if g.passed else ':material/cancel:' if g.passed is False else ':material/remove:'} **{g.metric}** {g.gate.replace('_', ' ')} "
-            f"{g.limit:g}: {'-' if g.actual is None else f'{g.actual:.3g}'}{' (' + g.note + ')' if g.note else ''}"
+            f"- {':material/check_circle:' if g.passed else ':material/cancel:' if g.passed is False else ':material/remove:'}"
+            f" **{g.metric}**: {_gate_text(g)}{' (' + g.note + ')' if g.note else ''}"
             for g in report.gates
         ]
         box = st.error if failed else st.success
@@ -136,6 +136,15 @@ def summary_panel(who, report) -> None:
                 config={"displayModeBar": False},
                 key=f"ev_hist_{m.name}",
             )
+
+
+def _gate_text(gate) -> str:
+    """``mean ≤ 0, was 0`` / ``pass rate ≥ 95%, was 100%``."""
+    if gate.gate == "min_pass_rate":
+        actual = "-" if gate.actual is None else f"{gate.actual:.0%}"
+        return f"pass rate ≥ {gate.limit:.0%}, was {actual}"
+    sign = "≥" if gate.gate == "min_mean" else "≤"
+    return f"mean {sign} {gate.limit:g}, was {'-' if gate.actual is None else f'{gate.actual:.3g}'}"
 
 
 def results_table(who, report) -> None:
