@@ -87,3 +87,28 @@ def test_metric_set_editor_saves_yaml_and_rejects_bad_yaml(app_env):
     assert stored.metrics == [{"metric": "latency_s", "max_mean": 1.0}]
     names = set(at.dataframe[0].value["metric"])
     assert {"toxicity", "g_eval", "assert_regex", "semantic_similarity"} <= names or {"g_eval", "assert_regex"} <= names
+
+
+def test_gates_of_the_metric_set_are_shown_with_their_verdicts(app_env):
+    from config.settings import get_settings
+    from evaluation import MetricSet
+    from execution import eval_jobs
+    from execution.metric_sets import MetricSets
+    from security.identity import Principal
+    from storage import open_store
+
+    _seed(rows=2)
+    MetricSets(open_store(get_settings()), Principal.local("os", "tester")).save(
+        "faq", 0,
+        MetricSet.from_list([{"metric": "total_tokens", "max_mean": 1}, {"metric": "pii_leaked_output", "max_mean": 0}]),
+    )
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at.session_state["ev_view"] = "New evaluation"
+    at.run()
+    at.button[0].click().run()
+    assert eval_jobs.wait(at.session_state["ev_run"], timeout=240)
+    at.run()
+    assert not at.exception
+    [box] = at.error
+    assert "Gates failed" in box.value and "**total_tokens**: mean ≤ 1, was" in box.value
+    assert "**pii_leaked_output**: mean ≤ 0, was 0" in box.value
