@@ -171,7 +171,7 @@ def results_table(who, report) -> None:
         "flagged": None if flagged == "anything or nothing" else ("any" if flagged == "any threshold" else flagged),
         "metric_range": metric_range,
     }
-    total = evaluator.results(run.id, limit=1, **filters)[1]
+    total = evaluator.count_results(run.id, **filters)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     page = st.number_input(f"Page (of {pages}; {total} rows match)", 1, pages, 1, key="ev_page") if pages > 1 else 1
     rows, _ = evaluator.results(run.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)

@@ -69,6 +69,13 @@ class MetricResult:
         }
 
 
+def crosses(value: float | None, flag_above: float | None, flag_below: float | None) -> bool:
+    """Whether a score is beyond its thresholds (what raises a flag)."""
+    return value is not None and (
+        (flag_above is not None and value > flag_above) or (flag_below is not None and value < flag_below)
+    )
+
+
 class MetricContext:
     """The heavy things the metrics of one run share, each built on first use.
 
@@ -189,10 +196,7 @@ class Metric:
 
     # helpers for subclasses -------------------------------------------------
     def is_flagged(self, value: float | None) -> bool:
-        return value is not None and (
-            (self.flag_above is not None and value > self.flag_above)
-            or (self.flag_below is not None and value < self.flag_below)
-        )
+        return crosses(value, self.flag_above, self.flag_below)
 
     def result(self, value: float | None, explanation: str = "", **extra: Any) -> MetricResult:
         return MetricResult(

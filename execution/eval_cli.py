@@ -43,7 +43,7 @@ def cmd_eval(args) -> int:
     pipeline = build_pipeline(settings)
     evaluator = Evaluator(pipeline)
     if args.resume:
-        run_id = _full_id(evaluator, args.resume)
+        run_id = evaluator.find(args.resume).id
     else:
         if not args.prompt or not args.dataset:
             raise InputError("eval needs --prompt and --dataset.", "Or pass --resume RUN_ID.")
@@ -88,15 +88,6 @@ def _dataset_name(pipeline, value: str) -> str:
     for failure in report.rejected[:10]:
         print(f"  row {failure.row + 1} not stored: {failure.error}", file=sys.stderr)
     return name
-
-
-def _full_id(evaluator, prefix: str) -> str:
-    from config.errors import NotFoundError
-
-    matches = [r.id for r in evaluator.list_runs(limit=10_000) if r.id.startswith(prefix.strip())]
-    if len(matches) != 1:
-        raise NotFoundError(f"No single evaluation run starts with {prefix!r}.", "Give more of its id.")
-    return matches[0]
 
 
 def print_summary(report, out: TextIO) -> None:

@@ -27,11 +27,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config.errors import ConfigError, InputError, NotFoundError, PromptForgeError
 from evaluation import MetricContext, MetricSet
+from evaluation.registry import crosses
 from evaluation.summary import GateResult, MetricSummary, all_gates, gates_passed, summarize
 from execution.pipeline import BatchOptions, Pipeline
 from execution.prompt_ref import PromptRef
@@ -200,7 +201,7 @@ class Evaluator:
                 return self.report(run_id)
             report = self.report(run_id)
             self._finish(run, "done", gates=[g.to_dict() for g in report.gates], passed=report.passed)
-            return self.report(run_id)
+            return replace(report, run=self._get(run_id))  # the same figures, with the run's final row
         except BaseException as exc:
             self._finish(run, "failed", error=_describe(exc))
             raise
@@ -299,10 +300,23 @@ class Evaluator:
             row["flags"] = [
                 name
                 for name, (above, below) in limits.items()
-                if (m := row["metrics"].get(name)) and m["status"] == "ok" and m["value"] is not None
-                and ((above is not None and m["value"] > above) or (below is not None and m["value"] < below))
+                if (m := row["metrics"].get(name)) and m["status"] == "ok" and crosses(m["value"], above, below)
             ]
         return rows, total
+
+    def count_results(self, run_id: str, **filters: Any) -> int:
+        """How many of the run's rows the filters of ``results`` match."""
+        self.principal.require(Permission.READ_RUNS, "read evaluations")
+        limits = thresholds(MetricSet.from_list(self._get(run_id).metrics))
+        return self.table.count_results(run_id, thresholds=limits, **filters)
+
+    def find(self, id_prefix: str) -> EvalRunRow:
+        """The one run whose id starts with ``id_prefix`` (as the CLI takes it)."""
+        self.principal.require(Permission.READ_RUNS, "read evaluations")
+        ids = self.table.ids_starting_with(id_prefix.strip(), limit=2)
+        if len(ids) != 1:
+            raise NotFoundError(f"No single evaluation run starts with {id_prefix!r}.", "Give more of its id.")
+        return self._get(ids[0])
 
     def metric_values(self, run_id: str, name: str) -> list[float]:
         self.principal.require(Permission.READ_RUNS, "read evaluations")

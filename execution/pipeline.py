@@ -133,6 +133,11 @@ class BatchSummary:
         }
 
 
+def new_record_id(row: int) -> str:
+    """A fresh record id (uuid4 hex); evaluation runs derive theirs from (run, row) instead."""
+    return uuid.uuid4().hex
+
+
 @dataclass
 class BatchOptions:
     """How an evaluation run drives ``run_batch`` (the defaults suit a plain batch).
@@ -147,7 +152,7 @@ class BatchOptions:
 
     batch_id: str | None = None
     row_numbers: list[int] | None = None
-    record_id: Callable[[int], str] | None = None
+    record_id: Callable[[int], str] = new_record_id
     metrics: list[Metric] | None = None
     record_rejected: bool = False
     cancel: threading.Event | None = None
@@ -394,7 +399,7 @@ class Pipeline:
         rows: list[tuple[int, dict[str, str], str | None, str | None]],
         template: PromptTemplate,
         failures: list[RowFailure] | None = None,
-        record_id: Callable[[int], str] | None = None,
+        record_id: Callable[[int], str] = new_record_id,
     ) -> _Preparing:
         """Render rows and start scrubbing them (a pool's workers begin at once); with
         ``failures`` a bad row is recorded there and skipped, without it the error
@@ -415,7 +420,7 @@ class Pipeline:
             stages.add("render", t0, chars=len(text))
             rendered.append((index, text, variables, stages, t0, expected, context))
         t_scrub = time.time_ns()
-        ids = [record_id(r[0]) if record_id else uuid.uuid4().hex for r in rendered]
+        ids = [record_id(r[0]) for r in rendered]
         # fails closed: a ScrubbingError propagates and nothing is sent or stored
         job = self.scrubber.begin([r[1] for r in rendered]) if rendered else None
         return _Preparing(self, rendered, job, t_scrub, ids)
@@ -498,7 +503,7 @@ class Pipeline:
         prompt: PromptRef,
         chat: ChatProvider,
         batch_id: str,
-        record_id: Callable[[int], str] | None,
+        record_id: Callable[[int], str],
     ) -> list[RunResult]:
         """Rows that never reached the model (a render error), recorded as failed runs."""
         if not failures:
@@ -506,7 +511,7 @@ class Pipeline:
         now = time.time_ns()
         results = [
             RunResult(
-                record_id=record_id(f.row) if record_id else uuid.uuid4().hex,
+                record_id=record_id(f.row),
                 status="error",
                 prompt=prompt,
                 scrubbed_input="",

@@ -231,6 +231,26 @@ class EvalRunTable:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return [float(v) for (v,) in conn.execute(query)]
 
+    def count_results(
+        self,
+        run_id: str,
+        *,
+        thresholds: Thresholds | None = None,
+        status: str | None = None,
+        flagged: str | None = None,
+        metric_range: tuple[str, float | None, float | None] | None = None,
+    ) -> int:
+        """How many of the run's records the filters of ``results`` match."""
+        query = _count(_result_conditions(run_id, thresholds, status, flagged, metric_range))
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def ids_starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        t = schema.eval_runs
+        query = sa.select(t.c.id).where(t.c.id.startswith(prefix, autoescape=True)).order_by(t.c.id).limit(limit)
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
+
     def results(
         self,
         run_id: str,
@@ -250,22 +270,10 @@ class EvalRunTable:
         ``metric_range``: (metric, low, high) keeps rows whose scored value lies within.
         """
         r, m = schema.runs.c, schema.run_metrics.c
-        conditions = [r.batch_id == run_id]
-        if status:
-            conditions.append(r.status == status)
-        if flagged:
-            conditions.append(_flagged_exists(thresholds or {}, None if flagged == "any" else flagged))
-        if metric_range is not None:
-            name, low, high = metric_range
-            bounds = [m.record_id == r.record_id, m.name == name, m.status == "ok"]
-            if low is not None:
-                bounds.append(m.value >= low)
-            if high is not None:
-                bounds.append(m.value <= high)
-            conditions.append(sa.exists().where(*bounds))
+        conditions = _result_conditions(run_id, thresholds, status, flagged, metric_range)
         columns = [r.record_id, r.dataset_row, r.status, r.error, r.latency_s, r.cost_usd, r.simulated, r.event_ids]
         page = sa.select(*columns).where(*conditions).order_by(r.dataset_row).limit(limit).offset(offset)
-        count = sa.select(sa.func.count()).select_from(schema.runs).where(*conditions)
+        count = _count(conditions)
         with storage_errors(self.engine), self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(page)]
             total = int(conn.execute(count).scalar_one())
@@ -283,6 +291,29 @@ class EvalRunTable:
             row["input"], row["output"] = texts.get(row["record_id"], (None, None))
             row["metrics"] = metrics.get(row["record_id"], {})
         return rows, total
+
+
+def _count(conditions: list) -> sa.Select:
+    return sa.select(sa.func.count()).select_from(schema.runs).where(*conditions)
+
+
+def _result_conditions(run_id, thresholds, status, flagged, metric_range) -> list:
+    """The WHERE conditions of ``results`` and ``count_results``."""
+    r, m = schema.runs.c, schema.run_metrics.c
+    conditions = [r.batch_id == run_id]
+    if status:
+        conditions.append(r.status == status)
+    if flagged:
+        conditions.append(_flagged_exists(thresholds or {}, None if flagged == "any" else flagged))
+    if metric_range is not None:
+        name, low, high = metric_range
+        bounds = [m.record_id == r.record_id, m.name == name, m.status == "ok"]
+        if low is not None:
+            bounds.append(m.value >= low)
+        if high is not None:
+            bounds.append(m.value <= high)
+        conditions.append(sa.exists().where(*bounds))
+    return conditions
 
 
 def _flag_condition(above: float | None, below: float | None):

@@ -296,3 +296,20 @@ def test_cli_eval_imports_a_file_prints_a_summary_and_gates(world, tmp_settings,
         assert len([d for d in datasets.list_datasets() if d["name"].startswith("questions-")]) == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_find_takes_a_unique_id_prefix_and_counts_match_the_rows(world):
+    from config.errors import NotFoundError
+
+    pipeline, evaluator, datasets = world
+    datasets.save_dataset("faq-set", _rows(3))
+    run = evaluator.create("faq", "faq-set", metrics=["total_tokens"])
+    other = evaluator.create("faq", "faq-set", metrics=["total_tokens"])
+    assert evaluator.find(run.id[:12]).id == run.id
+    for prefix in ("", "%", "_", "zz"):  # ambiguous, or LIKE wildcards taken literally, or unknown
+        with pytest.raises(NotFoundError, match="No single evaluation run"):
+            evaluator.find(prefix)
+    evaluator.execute(run.id)
+    assert evaluator.count_results(run.id) == 3 == evaluator.results(run.id)[1]
+    assert evaluator.count_results(run.id, status="error") == 0
+    assert evaluator.count_results(other.id) == 0
