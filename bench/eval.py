@@ -641,6 +641,7 @@ def print_figures(f: dict[str, Any]) -> None:
             f"  Detoxify ratio                         {d['ratio']:.2f}x  (floor >= {DETOX_FLOOR:g}x)  "
             f"{_verdict(d['ratio'] >= DETOX_FLOOR)}"
         )
+        print(f"  Detoxify ceiling on this CPU           {d['ceiling']:.2f}x  (matmul peak / one-at-a-time GFLOP/s)")
     if "failed" in e:
         print(f"  evaluation run wall time               not measured: FAILED: {e['failed']}")
     else:
@@ -716,6 +717,9 @@ def _print_detoxify(d: dict[str, Any]) -> None:
     print(
         f"  batched {d['batched_texts_per_s']:.1f} texts/s, one at a time {d['one_at_a_time_texts_per_s']:.1f} texts/s"
     )
+    from bench.toxicity import ceiling_line
+
+    print(f"  {ceiling_line(d)}")
 
 
 def _print_eval_run(f: dict[str, Any]) -> None:

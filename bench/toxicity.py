@@ -14,6 +14,13 @@ and the output says so: its figures are faster than the released weights (BERT-b
 
 Floor (printed, not asserted): batched >= 5x one-at-a-time.
 
+What bounds the ratio is printed beside it: the arithmetic of one forward pass per text
+(2 x tokens x the encoder's weight-matrix parameters, plus attention's 4 x layers x tokens^2
+x width; the text's own length, no padding), the rate each mode turns it over at (GFLOP/s),
+and this CPU's fp32 matrix-multiply peak at the model's own shapes. Batching can only
+remove what one-at-a-time loses to small matrices and per-call overhead, so no batched
+path can beat one-at-a-time by more than ``peak / one-at-a-time GFLOP/s`` ("ceiling").
+
     python -m bench.toxicity [N]      (N texts per set, default 64)
 """
 
@@ -83,7 +90,49 @@ def measure(settings: Settings, texts: list[str], batch_size: int = 32, rounds: 
         "checkpoint": str(model.source.checkpoint or f"download:{model.source.variant}"),
         "classes": model.class_names,
         "torch_threads": torch.get_num_threads(),
+        **arithmetic(model, texts, batched_rate, single_rate),
     }
+
+
+def arithmetic(model, texts: list[str], batched_rate: float, single_rate: float) -> dict:
+    """GFLOP per text, the rate each mode achieves, this CPU's matmul peak and the ceiling it
+    puts on any batched / one-at-a-time ratio (see the module docstring)."""
+    network = model.detoxify.model
+    config = network.config
+    weights = sum(
+        p.numel() for name, p in network.named_parameters() if p.dim() == 2 and "embeddings" not in name
+    )
+    tokenizer = model.detoxify.tokenizer
+    lengths = [len(tokenizer(t, truncation=True)["input_ids"]) for t in texts]
+    flops = [2 * n * weights + 4 * config.num_hidden_layers * n * n * config.hidden_size for n in lengths]
+    per_text = statistics.fmean(flops)
+    peak = matmul_peak(config.hidden_size, config.intermediate_size)
+    single = per_text * single_rate / 1e9
+    return {
+        "tokens_mean": round(statistics.fmean(lengths), 1),
+        "gflop_per_text": round(per_text / 1e9, 3),
+        "batched_gflops": round(per_text * batched_rate / 1e9, 1),
+        "one_at_a_time_gflops": round(single, 1),
+        "matmul_peak_gflops": round(peak, 1),
+        "ceiling": round(peak / single, 2) if single else None,
+    }
+
+
+def matmul_peak(width: int, inner: int, rows: int = 2048, repeats: int = 20) -> float:
+    """This CPU's fp32 GFLOP/s on a (rows x width) @ (width x inner) product: the encoder's
+    feed-forward shape with a big batch, the best case any batching can reach."""
+    import torch
+
+    a, b = torch.randn(rows, width), torch.randn(width, inner)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        times.append((time.perf_counter() - start) / repeats)
+    return 2 * rows * width * inner / min(times) / 1e9
 
 
 def comment_texts(settings: Settings, n: int) -> tuple[list[str], str] | None:
@@ -168,6 +217,17 @@ def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) ->
             print(f"  batched:        {figures['batched_texts_per_s']:8.1f} texts/s")
             print(f"  one at a time:  {figures['one_at_a_time_texts_per_s']:8.1f} texts/s")
             print(f"  ratio:          {figures['ratio']:8.2f}x  ({verdict} the floor of {FLOOR:g}x)")
+            print("  " + ceiling_line(figures))
+
+
+def ceiling_line(figures: dict) -> str:
+    """One line: the arithmetic that bounds the ratio on this machine."""
+    return (
+        f"arithmetic: {figures['gflop_per_text']:.3f} GFLOP per text ({figures['tokens_mean']:.0f} word pieces "
+        f"on average); one at a time runs at {figures['one_at_a_time_gflops']:.1f} GFLOP/s, batched at "
+        f"{figures['batched_gflops']:.1f}; this CPU's fp32 matmul peak is {figures['matmul_peak_gflops']:.1f} "
+        f"GFLOP/s, so no batching can beat one at a time by more than {figures['ceiling']:.2f}x here"
+    )
     return 0
 
 

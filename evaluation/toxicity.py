@@ -240,6 +240,14 @@ class DetoxifyModel:
     def class_names(self) -> list[str]:
         return list(self.detoxify.class_names)
 
+    def token_counts(self, texts: list[str]) -> list[int]:
+        """Word pieces per text as the model will see them (truncated like ``predict``)."""
+        if not texts:
+            return []
+        with self._lock:
+            encoded = self.detoxify.tokenizer(list(texts), truncation=True)["input_ids"]
+        return [len(ids) for ids in encoded]
+
     def predict(self, texts: list[str]) -> dict[str, list[float]]:
         """label -> one score per text, in order (one call of Detoxify's ``predict``)."""
         texts = list(texts)
@@ -432,9 +440,15 @@ class Toxicity(Metric):
 
     def _score_batches(self, items: list[MetricInput], todo: list[int], results: list) -> None:
         model = self.model()
-        # texts of similar length share a batch, so little of each forward pass is padding
-        todo = sorted(todo, key=lambda i: len(items[i].output or ""))
-        for chunk in _batches(todo, [len(items[i].output or "") for i in todo], self.batch_size):
+        # texts of similar length (in word pieces) share a batch: little of each pass is padding
+        try:
+            counts = dict(zip(todo, model.token_counts([items[i].output for i in todo])))
+        except Exception as exc:  # noqa: BLE001 - a tokenizer failure fails these rows, not the run
+            for i in todo:
+                results[i] = self.failed(exc)
+            return
+        todo = sorted(todo, key=counts.__getitem__)
+        for chunk in _batches(todo, [counts[i] for i in todo], self.batch_size):
             try:
                 scores = model.predict([items[i].output for i in chunk])
             except Exception as exc:  # noqa: BLE001 - one failed batch never sinks a run
@@ -461,22 +475,25 @@ class Toxicity(Metric):
 
 # A batch pads every text to its longest one, and attention grows with the square of the
 # length: long texts in big batches are slower per text than one at a time. So a batch holds
-# at most ``batch_size`` texts and at most this many characters once padded (about 750
-# word pieces; a text past 512 word pieces is cut by the tokenizer, about 2,000 characters).
-# Measured here (bench/toxicity.py, comments of median 306 characters): 16,000 characters per
-# batch gave 0.9x the one-at-a-time speed, 6,000 gave 1.26x, 3,000 gave 1.21x; short texts
-# (32 per batch) are not affected.
-BATCH_CHARS = 3_000
-_TRUNCATED_CHARS = 2_000
+# at most ``batch_size`` texts and at most this many word pieces once padded, and texts are
+# sorted by their word-piece count first, so a batch's texts are nearly the same length.
+# Measured here (bench/toxicity.py, MiniLM-sized checkpoint, 2 cores): sorting by word
+# pieces instead of characters took 256 short answers from 4.0x to 5.2x one-at-a-time
+# speed; for chat-length answers (156 word pieces on average) one text per pass already
+# runs near this CPU's matmul peak, and batching gains about 1.2-1.5x (the bench prints
+# that ceiling). A budget of 16,000 characters (~4,000 word pieces) per batch was slower
+# than one at a time on long texts; 750 word pieces was the best measured.
+BATCH_TOKENS = 750
 
 
 def _batches(order: list[int], lengths: list[int], batch_size: int) -> list[list[int]]:
-    """``order`` (sorted by length, ``lengths`` alike) cut into batches within both budgets."""
+    """``order`` (sorted by length, ``lengths`` alike, in word pieces) cut into batches within
+    both budgets: at most ``batch_size`` texts and ``BATCH_TOKENS`` padded word pieces."""
     batches: list[list[int]] = []
     chunk: list[int] = []
     for index, length in zip(order, lengths):
-        padded = min(length, _TRUNCATED_CHARS) * (len(chunk) + 1)
-        if chunk and (len(chunk) >= batch_size or padded > BATCH_CHARS):
+        padded = length * (len(chunk) + 1)
+        if chunk and (len(chunk) >= batch_size or padded > BATCH_TOKENS):
             batches.append(chunk)
             chunk = []
         chunk.append(index)

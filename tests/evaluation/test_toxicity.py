@@ -131,6 +131,28 @@ def test_a_batch_of_n_makes_ceil_n_over_batch_size_predict_calls(settings, predi
     assert all(r.status == "ok" for r in results)
 
 
+def test_batches_group_texts_by_word_pieces_within_the_padded_budget(settings, monkeypatch):
+    model = get_detoxify(settings, "original")
+    real = model.detoxify.predict
+    batches: list[list[str]] = []
+    monkeypatch.setattr(model.detoxify, "predict", lambda texts: batches.append(list(texts)) or real(texts))
+    medium = "Your transfer of 250 EUR to account ending 4411 was completed this morning. " * 3
+    outputs = [LONG, TEXTS[3], medium, TEXTS[0], LONG, TEXTS[5], medium, TEXTS[1]] * 3
+    results = Toxicity(MetricContext(settings), batch_size=32).score_many(items(outputs))
+    assert all(r.status == "ok" for r in results)
+    assert sorted(t for b in batches for t in b) == sorted(outputs)  # each text scored exactly once
+    for batch in batches:
+        pieces = model.token_counts(batch)
+        assert pieces == sorted(pieces)  # short ones together, long ones together
+        assert len(batch) == 1 or max(pieces) * len(batch) <= toxicity.BATCH_TOKENS
+    # the 512-piece texts go alone (one would fill the budget), the short ones share a pass
+    assert sum(1 for b in batches if b == [LONG]) == 6
+    assert max(len(b) for b in batches) >= 12
+    # the order of results is the order of the rows, whatever the batching
+    alone = Toxicity(MetricContext(settings), batch_size=1).score_many(items(outputs[:4]))
+    assert [r.value for r in results[:4]] == pytest.approx([r.value for r in alone], abs=1e-4)
+
+
 def test_rows_without_output_are_unavailable_and_never_sent(settings, predict_calls):
     outputs = [TEXTS[0], None, TEXTS[1], "   ", "", TEXTS[2]]
     results = Toxicity(MetricContext(settings)).score_many(items(outputs))
