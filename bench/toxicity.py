@@ -10,7 +10,9 @@ Two sets of texts: short ones (the project's benign banking prompts, one sentenc
 and, when ``settings.eval_data_dir`` is present, real comments of chat-answer length (the
 ConversationAI toxicity test set). When no local Detoxify checkpoint is configured,
 a small one is built from the bundled all-MiniLM-L6-v2 (tests/fakes/detoxify_checkpoint.py)
-and the output says so: its figures are faster than the released weights (BERT-base) would be.
+and the output says so: its figures are faster than the released weights (BERT-base) would be;
+``--shape bert-base`` builds one with the released model's architecture and random weights
+instead, whose speed is the released model's.
 
 Floor (printed, not asserted): batched >= 5x one-at-a-time.
 
@@ -21,7 +23,7 @@ and this CPU's fp32 matrix-multiply peak at the model's own shapes. Batching can
 remove what one-at-a-time loses to small matrices and per-call overhead, so no batched
 path can beat one-at-a-time by more than ``peak / one-at-a-time GFLOP/s`` ("ceiling").
 
-    python -m bench.toxicity [N]      (N texts per set, default 64)
+    python -m bench.toxicity [N] [--shape bert-base]   (N texts per set, default 64)
 """
 
 from __future__ import annotations
@@ -152,9 +154,11 @@ def short_texts(n: int) -> tuple[list[str], str]:
     return (lines * (n // max(len(lines), 1) + 1))[:n], f"{path.name} (ours)"
 
 
-def detoxify_settings(settings: Settings, folder: Path) -> tuple[Settings, str]:
+def detoxify_settings(settings: Settings, folder: Path, shape: str = "minilm") -> tuple[Settings, str]:
     """``settings`` with a usable Detoxify checkpoint, and a note saying which: the configured
-    one, else a small one built in ``folder`` from the bundled MiniLM (never a download)."""
+    one, else one built in ``folder`` (never a download): ``shape`` "minilm" from the bundled
+    MiniLM (fast), "bert-base" with the released 'original' model's architecture and random
+    weights (its speed is the released model's)."""
     from evaluation.toxicity import resolve_detoxify
 
     try:
@@ -166,7 +170,7 @@ def detoxify_settings(settings: Settings, folder: Path) -> tuple[Settings, str]:
         why = exc.message
     from tests.fakes.detoxify_checkpoint import build_checkpoint
 
-    checkpoint, config_dir = build_checkpoint(folder, "original")
+    checkpoint, config_dir = build_checkpoint(folder, "original", shape=shape)
     local = settings.model_copy(
         update={
             "detoxify_checkpoint": checkpoint,
@@ -176,6 +180,12 @@ def detoxify_settings(settings: Settings, folder: Path) -> tuple[Settings, str]:
             "detoxify_config_dirs": {},
         }
     )
+    if shape == "bert-base":
+        return local, (
+            f"no real Detoxify checkpoint ({why}): a LOCAL checkpoint with the released 'original' model's "
+            "architecture (bert-base: 12 layers, 768 wide) and tokenizer, random weights: its speed is the "
+            "released model's, its scores mean nothing"
+        )
     return local, (
         f"no real Detoxify checkpoint ({why}): a SMALL LOCAL checkpoint built from the bundled "
         "all-MiniLM-L6-v2 (6 layers, 384 wide, untrained head; the released 'original' is bert-base: "
@@ -183,7 +193,7 @@ def detoxify_settings(settings: Settings, folder: Path) -> tuple[Settings, str]:
     )
 
 
-def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) -> int:
+def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32, shape: str = "minilm") -> int:
     import os
 
     from config.offline import apply_offline_env
@@ -197,7 +207,7 @@ def main(settings: Settings | None = None, n: int = 64, batch_size: int = 32) ->
     else:
         sets.append(comments)
     with tempfile.TemporaryDirectory(prefix="pf-detoxify-bench-") as tmp:
-        settings, note = detoxify_settings(settings, Path(tmp))
+        settings, note = detoxify_settings(settings, Path(tmp), shape)
         print(f"model: {note}")
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"machine: {os.cpu_count()} CPUs, load average {load} (other processes slow both modes)")
@@ -232,4 +242,14 @@ def ceiling_line(figures: dict) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main(n=int(sys.argv[1]) if len(sys.argv) > 1 else 64))
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.toxicity", description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", nargs="?", type=int, default=64, help="texts per set (default 64)")
+    parser.add_argument(
+        "--shape", choices=("minilm", "bert-base"), default="minilm",
+        help="without a configured checkpoint: build a MiniLM-sized one (fast) or one shaped like the "
+        "released 'original' model (bert-base; its speed, random weights)",
+    )
+    args = parser.parse_args()
+    sys.exit(main(n=args.n, shape=args.shape))

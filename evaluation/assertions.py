@@ -34,7 +34,7 @@ import re
 import unicodedata
 from typing import Any, ClassVar
 
-from config.errors import ConfigError
+from evaluation.options import bool_option, json_path, json_schema_option, regex_option, schema_errors
 from evaluation.registry import Metric, MetricContext, MetricInput, MetricResult, register_metric
 
 MAX_REGEX_CHARS = 100_000
@@ -79,23 +79,10 @@ class Assertion(Metric):
         return self.result(1.0 if passed else 0.0, why)
 
     # helpers ------------------------------------------------------------------
-    def config_error(self, message: str, hint: str) -> ConfigError:
-        label = self.name if self.result_name == self.name else f"{self.name} ('{self.result_name}')"
-        return ConfigError(f"Assertion {label}: {message}", hint)
-
     def required(self, option: str, value: Any, example: str) -> Any:
         if value is None:
             raise self.config_error(f"the option '{option}' is required.", f"Add it, e.g. options: {{{example}}}.")
         return value
-
-    def flag(self, option: str, value: Any, default: bool) -> bool:
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-            return value.strip().lower() in ("true", "yes")
-        raise self.config_error(f"the option '{option}' must be true or false, not {value!r}.", "Write true or false.")
 
     def number(self, option: str, value: Any) -> float | None:
         if value is None:
@@ -123,20 +110,6 @@ class Assertion(Metric):
         if lo is not None and hi is not None and lo > hi:
             raise self.config_error(f"'min' ({_fmt(lo)}) is greater than 'max' ({_fmt(hi)}).", "Swap them or fix one.")
         return lo, hi
-
-    def compile(self, pattern: Any, flags: int = 0) -> re.Pattern[str]:
-        if not isinstance(pattern, str) or not pattern:
-            raise self.config_error(
-                "the option 'pattern' must be a non-empty regular expression.", "Write e.g. pattern: '^Dear '."
-            )
-        try:
-            return re.compile(pattern, flags)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            raise self.config_error(
-                f"the pattern {pattern!r} is not a valid regular expression: {exc.msg}{where}.",
-                "Fix it (Python 're' syntax); escape literal characters such as . ( ) [ ] ? + * with a backslash.",
-            ) from None
 
 
 def _bounded(text: str) -> tuple[str, str]:
@@ -179,10 +152,10 @@ class _RegexAssertion(Assertion):
     ) -> None:
         super().__init__(context, **kwargs)
         self.required("pattern", pattern, "pattern: '^Dear '")
-        flags = (re.IGNORECASE if self.flag("ignore_case", ignore_case, False) else 0) | (
-            re.MULTILINE if self.flag("multiline", multiline, False) else 0
+        flags = (re.IGNORECASE if bool_option(self, "ignore_case", ignore_case) else 0) | (
+            re.MULTILINE if bool_option(self, "multiline", multiline) else 0
         )
-        self.pattern = self.compile(pattern, flags)
+        self.pattern = regex_option(self, pattern, flags)
 
     def check(self, output: str) -> tuple[bool, str]:
         text, cut = _bounded(output)
@@ -239,7 +212,7 @@ class _ContainsAssertion(Assertion):
                     f"every entry of 'text' must be a non-empty string, not {needle!r}.", "Remove or fix the entry."
                 )
         self.texts = list(needles)
-        self.case_sensitive = self.flag("case_sensitive", case_sensitive, False)
+        self.case_sensitive = bool_option(self, "case_sensitive", case_sensitive)
 
     def _norm(self, text: str) -> str:
         text = unicodedata.normalize("NFC", text)
@@ -311,19 +284,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _json_path(parts) -> str:
-    """["items", 0, "a.b"] -> 'items[0]["a.b"]' (the syntax ``field`` options use)."""
-    path = ""
-    for part in parts:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not part or any(c in part for c in '.[]"'):
-            path += f'["{part}"]'
-        else:
-            path += f".{part}" if path else part
-    return path or "(root)"
-
-
 def _fmt(number: float) -> str:
     """A number as people write it: 12, 4.75, 1250000 (no exponent for ordinary sizes)."""
     if number.is_integer() and abs(number) < 1e15:
@@ -346,47 +306,16 @@ class AssertJSONSchema(Assertion):
 
     def __init__(self, context: MetricContext | None = None, *, schema: Any = None, **kwargs: Any) -> None:
         super().__init__(context, **kwargs)
-        import jsonschema
-        from jsonschema.validators import validator_for
-
-        self.required("schema", schema, "schema: {type: object, required: [rate]}")
-        if isinstance(schema, str):
-            try:
-                schema = json.loads(schema)
-            except json.JSONDecodeError as exc:
-                raise self.config_error(
-                    f"the schema is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
-                    "Fix the JSON, or give the schema as a mapping.",
-                ) from None
-        if not isinstance(schema, dict):
-            raise self.config_error(
-                f"the schema must be a JSON object (a mapping), not {type(schema).__name__}.",
-                "Write e.g. schema: {type: object}.",
-            )
-        cls = validator_for(schema, default=jsonschema.Draft202012Validator)
-        try:
-            cls.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            raise self.config_error(
-                f"the schema is not a valid JSON Schema: at {_json_path(exc.absolute_path)}: {exc.message[:200]}.",
-                "Fix that part of the schema (see json-schema.org).",
-            ) from None
-        self.schema = schema
-        self.validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        self.schema, self.validator = json_schema_option(self, schema, "schema: {type: object, required: [rate]}")
 
     def check(self, output: str) -> tuple[bool, str]:
         value, why = parse_json_output(output)
         if why:
             return False, why
-        errors = sorted(self.validator.iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        errors = schema_errors(self.validator, value)
         if not errors:
             return True, "The output is JSON valid against the schema."
-        shown = "; ".join(
-            f"at {_json_path(e.absolute_path)}: {e.message[:200]} (rule {'/'.join(map(str, e.absolute_schema_path))})"
-            for e in errors[:3]
-        )
-        more = f"; and {len(errors) - 3} more" if len(errors) > 3 else ""
-        return False, f"The JSON fails the schema {shown}{more}."
+        return False, f"The JSON fails the schema {'; '.join(errors)}."
 
 
 # -- length -------------------------------------------------------------------------------
@@ -554,7 +483,7 @@ class AssertFieldRange(Assertion):
                     'quote keys with dots as ["a.b"].',
                 ) from None
         else:
-            self.pattern = self.compile(pattern)
+            self.pattern = regex_option(self, pattern)
             if self.pattern.groups != 1:
                 raise self.config_error(
                     f"the pattern must have exactly one capture group, it has {self.pattern.groups}.",
@@ -577,10 +506,10 @@ class AssertFieldRange(Assertion):
         value, why = parse_json_output(output)
         if why:
             return None, "", why
-        label = f"The field {_json_path(self.path)}"
+        label = f"The field {json_path(self.path)}"
         here: Any = value
         for depth, part in enumerate(self.path):
-            parent = _json_path(self.path[:depth])
+            parent = json_path(self.path[:depth])
             if isinstance(part, int):
                 if not isinstance(here, list):
                     return None, label, f"{label} is not found: {parent} is not a list."

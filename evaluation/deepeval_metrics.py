@@ -64,6 +64,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from config.errors import ConfigError, ProviderError
+from evaluation.options import bool_option, json_path, json_schema_option, regex_option
 from evaluation.registry import Metric, MetricContext, MetricInput, MetricResult, register_metric
 
 if TYPE_CHECKING:
@@ -464,14 +465,6 @@ class DeepEvalJudgedMetric(Metric):
         return f"DeepEval failed on this row: {type(exc).__name__}: {exc}"
 
 
-def _bool_option(metric: str, name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ConfigError(
-        f"Metric '{metric}': option {name} must be true or false, not {value!r}.", "Fix the value."
-    )
-
-
 def _string_list(metric: str, name: str, value: Any, example: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
@@ -608,9 +601,7 @@ class Faithfulness(DeepEvalJudgedMetric):
         **kwargs: Any,
     ) -> None:
         super().__init__(context, **kwargs)
-        self.penalize_ambiguous_claims = _bool_option(
-            self.name, "penalize_ambiguous_claims", penalize_ambiguous_claims
-        )
+        self.penalize_ambiguous_claims = bool_option(self, "penalize_ambiguous_claims", penalize_ambiguous_claims)
         if truths_extraction_limit is not None and (
             isinstance(truths_extraction_limit, bool)
             or not isinstance(truths_extraction_limit, int)
@@ -771,20 +762,8 @@ class PatternMatch(DeepEvalRuleMetric):
         **kwargs: Any,
     ) -> None:
         super().__init__(context, **kwargs)
-        if not isinstance(pattern, str) or not pattern.strip():
-            raise ConfigError(
-                "Metric 'pattern_match' needs a 'pattern' option: the regular expression the answer "
-                "must match.",
-                r"Add e.g. options: {pattern: 'Reference: [A-Z]{3}-\d{6}'}.",
-            )
-        self.ignore_case = _bool_option(self.name, "ignore_case", ignore_case)
-        try:
-            re.compile(pattern.strip(), re.IGNORECASE if self.ignore_case else 0)
-        except re.error as exc:
-            raise ConfigError(
-                f"Metric 'pattern_match': the pattern is not a valid regular expression ({exc}).",
-                "Fix the pattern (Python regular expression syntax).",
-            ) from None
+        self.ignore_case = bool_option(self, "ignore_case", ignore_case)
+        regex_option(self, pattern, re.IGNORECASE if self.ignore_case else 0)
         self.pattern = pattern
 
     def build(self) -> Any:
@@ -793,14 +772,7 @@ class PatternMatch(DeepEvalRuleMetric):
         return PatternMatchMetric(pattern=self.pattern, ignore_case=self.ignore_case)
 
 
-def _schema_path(error: Any) -> str:
-    path = "$"
-    for part in error.absolute_path:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
-def json_schema_model(schema: dict | bool) -> type:
+def json_schema_model(schema: dict, validator: Any) -> type:
     """A pydantic model that validates a JSON document against a JSON Schema.
 
     DeepEval's ``JsonCorrectnessMetric`` checks ``expected_schema.model_validate_json(output)``.
@@ -813,19 +785,17 @@ def json_schema_model(schema: dict | bool) -> type:
     import jsonschema
     from pydantic import RootModel, model_validator
 
-    validator = jsonschema.validators.validator_for(schema)(schema)
-
     class JsonSchemaDocument(RootModel[Any]):
         @model_validator(mode="after")
         def _matches_schema(self) -> JsonSchemaDocument:
             error = jsonschema.exceptions.best_match(validator.iter_errors(self.root))
             if error is not None:
-                raise ValueError(f"at {_schema_path(error)}: {error.message}")
+                raise ValueError(f"at {json_path(error.absolute_path)}: {error.message}")
             return self
 
         @classmethod
         def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            return schema if isinstance(schema, dict) else {}
+            return schema
 
     JsonSchemaDocument.validator = validator  # type: ignore[attr-defined]
     return JsonSchemaDocument
@@ -845,32 +815,10 @@ class JsonCorrectness(DeepEvalRuleMetric):
 
     def __init__(self, context: MetricContext | None = None, *, schema: Any = None, **kwargs: Any) -> None:
         super().__init__(context, **kwargs)
-        hint = (
-            "Write e.g. options: {schema: {type: object, required: [amount], "
-            "properties: {amount: {type: number}}}}."
+        self.schema, validator = json_schema_option(
+            self, schema, "options: {schema: {type: object, required: [amount], properties: {amount: {type: number}}}}"
         )
-        if schema is None:
-            raise ConfigError("Metric 'json_correctness' needs a 'schema' option (a JSON Schema).", hint)
-        if isinstance(schema, str):
-            try:
-                schema = json.loads(schema)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"Metric 'json_correctness': the schema is not valid JSON ({exc}).", hint
-                ) from None
-        if not isinstance(schema, (dict, bool)):
-            raise ConfigError("Metric 'json_correctness': the schema must be a JSON object.", hint)
-        import jsonschema
-
-        try:
-            jsonschema.validators.validator_for(schema).check_schema(schema)
-        except jsonschema.exceptions.SchemaError as exc:
-            raise ConfigError(
-                f"Metric 'json_correctness': the schema is not a valid JSON Schema ({exc.message}).",
-                "Fix the schema (see json-schema.org).",
-            ) from None
-        self.schema = schema
-        self.schema_model = json_schema_model(schema)
+        self.schema_model = json_schema_model(self.schema, validator)
 
     def build(self) -> Any:
         from deepeval.metrics import JsonCorrectnessMetric
@@ -894,4 +842,4 @@ class JsonCorrectness(DeepEvalRuleMetric):
         if error is None:
             return "The output was rejected by DeepEval's JSON parser."
         message = error.message if len(error.message) <= 200 else error.message[:199] + "…"
-        return f"The output's JSON does not match the schema at {_schema_path(error)}: {message}"
+        return f"The output's JSON does not match the schema at {json_path(error.absolute_path)}: {message}"

@@ -209,6 +209,13 @@ class Metric:
     def failed(self, exc: BaseException) -> MetricResult:
         return MetricResult(self.result_name, None, self.higher_is_better, "error", f"{type(exc).__name__}: {exc}")
 
+    def config_error(self, message: str, hint: str):
+        """A ``ConfigError`` about this metric's configuration, naming it (and its result name)."""
+        from config.errors import ConfigError
+
+        label = f"'{self.name}'" + (f" ('{self.result_name}')" if self.result_name != self.name else "")
+        return ConfigError(f"Metric {label}: {message}", hint)
+
     def options_error(self, options: dict[str, Any]):
         from config.errors import ConfigError
 

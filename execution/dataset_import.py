@@ -9,8 +9,8 @@ gets the same placeholder), stores only the scrubbed rows in TruLens's dataset t
 counts, never values. When the file is unusable, no row is usable or scrubbing fails,
 nothing is stored. Rejected rows are reported by row, line and column.
 
-``dataset_rows`` is the command line's way in: a dataset NAME (or id) loads a stored
-dataset; a FILE path is imported (scrubbed, stored under the file's stem) first.
+``resolve_dataset`` is the command line's way in: a dataset NAME (or id) names a stored
+dataset; a FILE path is imported (scrubbed, stored as STEM-<content hash>) first.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from execution.datasets import (
     SUFFIXES,
     DatasetFile,
     RowFailure,
-    check_columns,
     dataset_columns,
     read_dataset,
 )
@@ -227,65 +226,58 @@ def _replace_mentions(row: Row, values: dict[str, tuple[str, str]]) -> Counter[s
     return counts
 
 
-def dataset_rows(
+def resolve_dataset(
     name_or_file: str | Path,
     *,
     settings: Settings,
     scrubber: Scrubber | None = None,
     store: Any = None,
     actor: Any = None,
-    template_variables: Sequence[str] | None = None,
-    name: str | None = None,
-    replace: bool = False,
     progress: Progress | None = None,
-) -> tuple[list[Row], list[RowFailure]]:
-    """Rows for a batch: ``(rows, rejected rows)``, like ``load_rows``.
+) -> tuple[str, ImportReport | None]:
+    """The stored dataset a NAME-or-FILE argument means: ``(name, import report or None)``.
 
-    An existing FILE is imported first (scrubbed and stored as the dataset ``name``,
-    default the file's stem; ``replace`` overwrites a dataset of that name) and the stored
-    rows are returned with the rows it rejected. Anything else is a dataset NAME or id.
-    With ``template_variables``, a stored dataset must have a column for each."""
+    An existing FILE is imported (validated, scrubbed, stored) as ``STEM-<first 8 hex
+    digits of its SHA-256>`` unless a dataset of that name is stored already: the same file
+    given again reuses its rows, an edited file becomes a new dataset. Anything else is
+    a dataset's name or id, returned as given (a missing FILE with a dataset suffix is an
+    error saying so, not a lookup of a dataset called ``calls.csv``)."""
+    import hashlib
+
     if store is None:
         from storage.trulens_store import open_store
 
         store = open_store(settings)
     path = Path(name_or_file)
-    if path.is_file():
-        if path.stat().st_size > MAX_DATASET_BYTES:
-            raise DatasetError(
-                f"Dataset {path.name} is larger than {MAX_DATASET_BYTES // 2**20} MB.", "Split it into smaller files."
-            )
-        if scrubber is None:
-            from security.pii import get_scrubber
-
-            scrubber = get_scrubber(settings)
-        report = import_dataset(
-            path.read_bytes(),
-            path.name,
-            name or path.stem,
-            settings=settings,
-            scrubber=scrubber,
-            store=store,
-            actor=actor if actor is not None else _default_actor(settings),
-            template_variables=template_variables,
-            replace=replace,
-            progress=progress,
-        )
-        rows = DatasetStore(store).load_dataset(report.dataset_id)
-        return _with_variables(rows, template_variables), report.rejected
     datasets = DatasetStore(store)
-    key = str(name_or_file)
-    if path.suffix.lower() in SUFFIXES and not datasets.exists(key):
-        raise DatasetError(f"Dataset file not found: {path}.", "Check the path, or give a stored dataset's name.")
-    rows = datasets.load_dataset(key)
-    if template_variables is not None:
-        problems = check_columns(dataset_columns(rows), template_variables)
-        if problems:
-            raise DatasetError(
-                f"Dataset {key!r} does not fit the template. " + " ".join(problems),
-                "Choose the prompt the dataset was made for, or import the file again with the missing columns.",
-            )
-    return _with_variables(rows, template_variables), []
+    if not path.is_file():
+        key = str(name_or_file)
+        if path.suffix.lower() in SUFFIXES and not datasets.exists(key):
+            raise DatasetError(f"Dataset file not found: {path}.", "Check the path, or give a stored dataset's name.")
+        return key, None
+    if path.stat().st_size > MAX_DATASET_BYTES:
+        raise DatasetError(
+            f"Dataset {path.name} is larger than {MAX_DATASET_BYTES // 2**20} MB.", "Split it into smaller files."
+        )
+    data = path.read_bytes()
+    name = f"{path.stem}-{hashlib.sha256(data).hexdigest()[:8]}"
+    if datasets.exists(name):
+        return name, None
+    if scrubber is None:
+        from security.pii import get_scrubber
+
+        scrubber = get_scrubber(settings)
+    report = import_dataset(
+        data,
+        path.name,
+        name,
+        settings=settings,
+        scrubber=scrubber,
+        store=store,
+        actor=actor if actor is not None else _default_actor(settings),
+        progress=progress,
+    )
+    return name, report
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -357,21 +349,6 @@ def _only_plain_text(parsed: DatasetFile) -> DatasetFile:
         format=parsed.format,
         lines=[parsed.lines[i] for i in keep] if parsed.lines else [],
     )
-
-
-def _with_variables(rows: list[Row], template_variables: Sequence[str] | None) -> list[Row]:
-    """Fill a template variable named like a metadata alias (``context``) from its
-    metadata column (``_context``) when the row has no column of its own."""
-    if not template_variables:
-        return rows
-    fill = [(v, ALIASES[v.casefold()]) for v in template_variables if v.casefold() in ALIASES]
-    if not fill:
-        return rows
-    for row in rows:
-        for variable, source in fill:
-            if variable not in row and source in row:
-                row[variable] = row[source]
-    return rows
 
 
 def _audit(settings: Settings, store: Any, actor: str, report: ImportReport) -> None:

@@ -220,6 +220,19 @@ def check_columns(columns: Iterable[str], template_variables: Iterable[str]) -> 
     return problems
 
 
+def template_values(row: Row, variables: Iterable[str]) -> dict[str, str]:
+    """The row's values for the template's ``variables``. A variable named like an alias
+    (``context``) that has no column of its own takes its metadata column (``_context``),
+    as ``check_columns`` allows."""
+    values = {}
+    for variable in variables:
+        if variable in row:
+            values[variable] = row[variable]
+        elif variable.casefold() in ALIASES and ALIASES[variable.casefold()] in row:
+            values[variable] = row[ALIASES[variable.casefold()]]
+    return values
+
+
 def ignored_columns(columns: Iterable[str], template_variables: Iterable[str] | None = None) -> list[str]:
     """Columns ``read_dataset`` leaves out: with ``template_variables``, those that are
     neither a template variable nor a metadata column (or a free alias of one); without,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import TextIO
 
 GATE_FAILED = 1
@@ -66,27 +65,16 @@ def cmd_eval(args) -> int:
 
 
 def _dataset_name(pipeline, value: str) -> str:
-    """A stored dataset's name. A file is imported (validated, scrubbed, stored) first, as
-    ``STEM-<content hash>``: the same file given again reuses the stored rows."""
-    import hashlib
+    """A stored dataset's name; a file is imported first (``resolve_dataset``)."""
+    from execution.dataset_import import resolve_dataset
 
-    path = Path(value)
-    if not path.is_file():
-        return value
-    from execution.dataset_import import import_dataset
-    from storage.datasets import DatasetStore
-
-    data = path.read_bytes()
-    name = f"{path.stem}-{hashlib.sha256(data).hexdigest()[:8]}"
-    if DatasetStore(pipeline.store).exists(name):
-        return name
-    report = import_dataset(
-        data, path.name, name, settings=pipeline.settings, scrubber=pipeline.scrubber, store=pipeline.store,
-        actor=pipeline.principal,
+    name, report = resolve_dataset(
+        value, settings=pipeline.settings, scrubber=pipeline.scrubber, store=pipeline.store, actor=pipeline.principal
     )
-    print(f"dataset {name}: {report.rows_stored} of {report.rows_total} rows stored (scrubbed)", file=sys.stderr)
-    for failure in report.rejected[:10]:
-        print(f"  row {failure.row + 1} not stored: {failure.error}", file=sys.stderr)
+    if report is not None:
+        print(f"dataset {name}: {report.rows_stored} of {report.rows_total} rows stored (scrubbed)", file=sys.stderr)
+        for failure in report.rejected[:10]:
+            print(f"  row {failure.row + 1} not stored: {failure.error}", file=sys.stderr)
     return name
 
 

@@ -34,6 +34,7 @@ from config.errors import ConfigError, InputError, NotFoundError, PromptForgeErr
 from evaluation import MetricContext, MetricSet
 from evaluation.registry import crosses
 from evaluation.summary import GateResult, MetricSummary, all_gates, gates_passed, summarize
+from execution.datasets import check_columns
 from execution.pipeline import BatchOptions, Pipeline
 from execution.prompt_ref import PromptRef
 from security.identity import Permission
@@ -359,12 +360,10 @@ def thresholds(metric_set: MetricSet) -> dict[str, tuple[float | None, float | N
 
 
 def _check_columns(rows: list[dict[str, str]], variables: list[str]) -> None:
-    columns = {k for row in rows for k in row}
-    missing = [v for v in variables if v not in columns]
-    if missing:
+    problems = check_columns({k for row in rows for k in row}, variables)
+    if problems:
         raise InputError(
-            f"The dataset has no column for the variable(s) {', '.join(missing)}.",
-            "Add those columns to the dataset, or pick the prompt version it was made for.",
+            " ".join(problems), "Add those columns to the dataset, or pick the prompt version it was made for."
         )
 
 

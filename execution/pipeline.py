@@ -30,7 +30,7 @@ from config.settings import Settings
 from evaluation.registry import Metric, MetricInput, MetricResult, build_metrics
 from evaluation.summary import SIMULATED_SUFFIX
 from evaluation.signals import DEFAULT_METRICS
-from execution.datasets import RowFailure
+from execution.datasets import CONTEXT, EXPECTED, RowFailure, template_values
 from execution.prompt_ref import PromptRef
 from execution.providers import ChatProvider, ChatResult
 from execution.templates import PromptTemplate, RenderLimits
@@ -360,7 +360,7 @@ class Pipeline:
 
         def prepare(offset: int) -> _Preparing:
             chunk = [
-                (numbers[offset + i], {k: v for k, v in row.items() if k in declared}, row.get("_expected"), row.get("_context"))
+                (numbers[offset + i], template_values(row, declared), row.get(EXPECTED), row.get(CONTEXT))
                 for i, row in enumerate(rows[offset : offset + chunk_size])
             ]
             return self._prepare(chunk, template, failures=skipped, record_id=options.record_id)

@@ -322,7 +322,7 @@ def test_bad_options_are_rejected_at_construction(cls, options, fragment):
 
 
 def test_errors_name_the_result_when_it_is_renamed():
-    with pytest.raises(ConfigError, match=r"assert_regex \('greets_customer'\): the pattern"):
+    with pytest.raises(ConfigError, match=r"'assert_regex' \('greets_customer'\): the pattern"):
         AssertRegex(MetricContext(), pattern="(", result_name="greets_customer")
 
 

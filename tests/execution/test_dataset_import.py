@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from config.errors import DatasetError, NotFoundError, PermissionDenied, ScrubbingError, StorageError
+from config.errors import DatasetError, PermissionDenied, ScrubbingError, StorageError
 from execution import dataset_import
-from execution.dataset_import import dataset_rows, import_dataset
+from execution.dataset_import import import_dataset, resolve_dataset
 from security.identity import Principal, Role
 from storage.audit import audit_log, canonical_json
 from storage.datasets import DatasetExistsError, DatasetStore
@@ -187,27 +187,28 @@ def test_principal_needs_the_evaluate_permission(tmp_settings, scrubber, sqlite_
     assert audit_log(tmp_settings).list(action="dataset_import")[0].actor == "user:ana"
 
 
-def test_dataset_rows_imports_a_file_then_loads_by_name(tmp_settings, scrubber, sqlite_store, tmp_path):
+def test_resolve_dataset_imports_a_file_once_by_content_and_passes_names_through(
+    tmp_settings, scrubber, sqlite_store, tmp_path
+):
     path = tmp_path / "calls.csv"
     path.write_text("who,question,context\nDaniel Okafor,Why was I charged?,Fee schedule\nbad row\n")
     kwargs = {"settings": tmp_settings, "scrubber": scrubber, "store": sqlite_store, "actor": ACTOR}
-    rows, rejected = dataset_rows(path, template_variables=["who", "question"], **kwargs)
-    assert rows == [{"who": "<PERSON_1>", "question": "Why was I charged?", "_context": "Fee schedule"}]
-    assert [f.row for f in rejected] == [1]
+    name, report = resolve_dataset(path, **kwargs)
+    assert name.startswith("calls-") and len(name) == len("calls-") + 8
+    assert (report.rows_stored, [f.row for f in report.rejected]) == (1, [1])
+    stored = DatasetStore(sqlite_store).load_dataset(name)
+    assert stored == [{"who": "<PERSON_1>", "question": "Why was I charged?", "_context": "Fee schedule"}]
 
-    assert dataset_rows("calls", template_variables=["who", "question"], **kwargs) == (rows, [])
-    # a template variable named like an alias is filled from the metadata column
-    again, _ = dataset_rows("calls", template_variables=["question", "context"], **kwargs)
-    assert again[0]["context"] == "Fee schedule"
-    with pytest.raises(DatasetError, match="does not fit the template.*'amount'"):
-        dataset_rows("calls", template_variables=["who", "amount"], **kwargs)
-    with pytest.raises(DatasetExistsError):  # the same file again needs replace (or another name)
-        dataset_rows(path, **kwargs)
-    assert dataset_rows(path, name="calls-2", **kwargs)[0][0]["who"] == "<PERSON_1>"
+    assert resolve_dataset(path, **kwargs) == (name, None)  # the same file again: its stored rows
+    assert len(audit_log(tmp_settings).list(action="dataset_import")) == 1
+    path.write_text("who,question\nAna,Where is my card?\n")  # edited: a new dataset
+    edited, report = resolve_dataset(path, **kwargs)
+    assert edited != name and report.rows_stored == 1
+
+    assert resolve_dataset(name, **kwargs) == (name, None)  # a name is passed through
+    assert resolve_dataset("no-such-dataset", **kwargs) == ("no-such-dataset", None)
     with pytest.raises(DatasetError, match="file not found"):
-        dataset_rows(tmp_path / "missing.csv", **kwargs)
-    with pytest.raises(NotFoundError, match="Available datasets: calls"):
-        dataset_rows("no-such-dataset", **kwargs)
+        resolve_dataset(tmp_path / "missing.csv", **kwargs)
 
 
 class _FirstCellScrubber:

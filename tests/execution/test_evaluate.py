@@ -102,6 +102,23 @@ def test_results_filter_by_flag_status_and_score_and_carry_texts(world):
     assert [r["dataset_row"] for r in page] == [2, 3] and total == 4
 
 
+def test_a_template_variable_named_context_reads_the_datasets_context_column(world):
+    """An uploaded 'context' column is stored as the metadata column '_context'; a prompt
+    that puts {{ context }} in its text still gets it (and the context metrics too)."""
+    pipeline, evaluator, datasets = world
+    PromptRegistry(pipeline.store, ANALYST).create(
+        "grounded", "Answer from this policy only: {{ context }}\nQuestion: {{ question }}", description="RAG"
+    )
+    datasets.save_dataset(
+        "policy-set", [{"question": "Can I skip a payment?", "_context": "Payment holidays last 3 months."}]
+    )
+    run = evaluator.create("grounded", "policy-set", metrics=["latency_s"])
+    report = evaluator.execute(run.id)
+    assert report.counts["ok"] == 1
+    [row], _ = evaluator.results(run.id)
+    assert "Payment holidays last 3 months." in row["input"] and "Can I skip a payment?" in row["input"]
+
+
 def test_trulens_leaderboard_shows_the_same_metric_means(world):
     pipeline, evaluator, datasets = world
     datasets.save_dataset("faq-set", _rows(6))
@@ -167,7 +184,7 @@ def test_a_second_runner_cannot_take_a_running_run(world):
     [
         ("nope", "faq-set", {}, Exception, "No prompt named 'nope'"),
         ("faq", "missing", {}, Exception, "missing"),
-        ("faq", "wrong-columns", {}, InputError, "no column for the variable.*question"),
+        ("faq", "wrong-columns", {}, InputError, "no column for the template variable 'question'"),
         ("faq", "faq-set", {"metrics": ["no_such_metric"]}, ConfigError, "Unknown metric"),
         ("faq", "faq-set", {"provider": "nonsense:x"}, Exception, "nonsense"),
         (

@@ -43,18 +43,32 @@ def minilm_dir() -> Path:
     return folder
 
 
-def build_checkpoint(folder: Path, variant: str = "original", *, seed: int = 0) -> tuple[Path, Path]:
+# bert-base-uncased's shape (the released 'original' model's encoder); MiniLM uses the same
+# 30,522-word-piece uncased vocabulary, so its tokenizer files serve both shapes
+BERT_BASE_SHAPE = {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072}
+SHAPES = ("minilm", "bert-base")
+
+
+def build_checkpoint(
+    folder: Path, variant: str = "original", *, seed: int = 0, shape: str = "minilm"
+) -> tuple[Path, Path]:
     """Write ``detoxify-<variant>.ckpt`` and its config folder under ``folder``; return both.
 
-    Same ``seed``, same weights. An existing pair is reused."""
+    ``shape`` "minilm": MiniLM's pretrained encoder (6 layers, 384 wide) with a fresh head;
+    "bert-base": the released 'original' model's architecture (12 layers, 768 wide) with
+    seeded random weights, for timing: it does the released model's arithmetic, its
+    scores mean even less. Same ``seed`` and shape, same weights. An existing pair is reused."""
     import torch
     from safetensors.torch import load_file
     from transformers import BertConfig, BertForSequenceClassification
 
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
     classes = CHECKPOINT_CLASSES[variant]
     folder = Path(folder)
-    config_dir = folder / f"detoxify-{variant}-config"
-    checkpoint = folder / f"detoxify-{variant}-seed{seed}.ckpt"
+    suffix = "" if shape == "minilm" else f"-{shape}"
+    config_dir = folder / f"detoxify-{variant}{suffix}-config"
+    checkpoint = folder / f"detoxify-{variant}{suffix}-seed{seed}.ckpt"
     if checkpoint.is_file() and (config_dir / "config.json").is_file():
         return checkpoint, config_dir
 
@@ -64,14 +78,19 @@ def build_checkpoint(folder: Path, variant: str = "original", *, seed: int = 0) 
         if (source / name).is_file():
             shutil.copyfile(source / name, config_dir / name)
     config = BertConfig.from_pretrained(str(source), num_labels=len(classes))
+    if shape == "bert-base":
+        for key, value in BERT_BASE_SHAPE.items():
+            setattr(config, key, value)
     config.save_pretrained(str(config_dir))
 
+    torch.manual_seed(seed)  # the encoder's random weights (bert-base shape) are seeded too
     model = BertForSequenceClassification(config)
-    weights = load_file(str(source / "model.safetensors"))
-    encoder = {k: v for k, v in weights.items() if not k.endswith("position_ids")}
-    missing, unexpected = model.bert.load_state_dict(encoder, strict=False)
-    if unexpected or [k for k in missing if not k.endswith("position_ids")]:
-        raise RuntimeError(f"MiniLM weights do not fit BERT: missing {missing}, unexpected {unexpected}")
+    if shape == "minilm":
+        weights = load_file(str(source / "model.safetensors"))
+        encoder = {k: v for k, v in weights.items() if not k.endswith("position_ids")}
+        missing, unexpected = model.bert.load_state_dict(encoder, strict=False)
+        if unexpected or [k for k in missing if not k.endswith("position_ids")]:
+            raise RuntimeError(f"MiniLM weights do not fit BERT: missing {missing}, unexpected {unexpected}")
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         head = torch.randn(model.classifier.weight.shape, generator=generator) * HEAD_STD
