@@ -9,10 +9,7 @@ raises ``ConfigError`` saying how to install it, never a download.
 from __future__ import annotations
 
 import importlib.util
-import os
-import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -88,28 +85,3 @@ def sentence_embedder(settings: Settings) -> SentenceEmbedder:
         if folder not in _embedders:
             _embedders[folder] = SentenceEmbedder(folder)
         return _embedders[folder]
-
-
-# -- sharing the cores with the PII workers ----------------------------------------------------
-
-
-@contextmanager
-def leave_cores_to_workers(workers: int):
-    """While a batch keeps ``workers`` PII analysis processes busy, torch calls made by this
-    thread use only the cores the workers leave (at least one); restored afterwards.
-
-    Torch's default of one thread per core makes its threads spin and wait on the cores the
-    workers hold: on 2 cores, ``run_batch`` with semantic screening ran at 15.2 prompts/s
-    with 2 torch threads and 17.5 with 1 (main process CPU 18.7 s against 13.9 s for the
-    same 250 prompts). Torch's setting belongs to the calling thread (other threads, other
-    sessions, keep theirs); torch is never imported for this."""
-    torch = sys.modules.get("torch")
-    if torch is None or workers <= 0:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(before, (os.cpu_count() or 1) - workers)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -11,11 +11,12 @@ raise ``ConfigError`` naming what to fix; options an assertion does not know are
 rejected by the ``Metric`` base class. A row without output (blocked, or the model
 call failed) is reported as unavailable, not as a failure.
 
-Regular expressions come from users and Python's ``re`` has no timeout, so a
-pattern with nested quantifiers can backtrack catastrophically. Every user regex
-is run on at most the first ``MAX_REGEX_CHARS`` (100,000) characters of the output,
-and the explanation says when the output was longer. That bounds the text, not the
-worst-case time of a pathological pattern: review patterns like ``(a+)+$``.
+Regular expressions come from users, and a pattern with nested quantifiers can
+backtrack catastrophically. Every user regex runs on at most the first
+``MAX_REGEX_CHARS`` (100,000) characters of the output (the explanation says when
+the output was longer) and for at most ``REGEX_TIMEOUT_S`` seconds per output
+(``evaluation.options.regex_search``): past that the row's result is an error that
+names the pattern and says to simplify it; the run goes on.
 
 Example metric-set entries (YAML)::
 
@@ -34,7 +35,7 @@ import re
 import unicodedata
 from typing import Any, ClassVar
 
-from evaluation.options import bool_option, json_path, json_schema_option, regex_option, schema_errors
+from evaluation.options import bool_option, json_path, json_schema_option, regex_option, regex_search, schema_errors
 from evaluation.registry import Metric, MetricContext, MetricInput, MetricResult, register_metric
 
 MAX_REGEX_CHARS = 100_000
@@ -159,7 +160,7 @@ class _RegexAssertion(Assertion):
 
     def check(self, output: str) -> tuple[bool, str]:
         text, cut = _bounded(output)
-        match = self.pattern.search(text)
+        match = regex_search(self.pattern, text)
         shown = f"/{self.pattern.pattern}/"
         if match is None:
             return (not self.must_match), f"The pattern {shown} does not match the output{cut}."
@@ -470,7 +471,7 @@ class AssertFieldRange(Assertion):
             )
         self.field = field
         self.path: list[str | int] = []
-        self.pattern: re.Pattern[str] | None = None
+        self.pattern: Any = None  # a compiled pattern (regex_option)
         if field is not None:
             if not isinstance(field, str) or not field.strip():
                 raise self.config_error("the option 'field' must be a non-empty path.", "Write e.g. field: offer.rate.")
@@ -495,7 +496,7 @@ class AssertFieldRange(Assertion):
         """(number, what it is called, why none was found)."""
         if self.pattern is not None:
             text, cut = _bounded(output)
-            match = self.pattern.search(text)
+            match = regex_search(self.pattern, text)
             if match is None:
                 return None, "", f"The pattern /{self.pattern.pattern}/ does not match the output{cut}."
             if match.group(1) is None:

@@ -17,6 +17,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+import regex
+
 if TYPE_CHECKING:
     from evaluation.registry import Metric
 
@@ -36,20 +38,46 @@ def bool_option(metric: Metric, option: str, value: Any, default: bool = False) 
     raise metric.config_error(f"the option '{option}' must be true or false, not {value!r}.", "Write true or false.")
 
 
-def regex_option(metric: Metric, pattern: Any, flags: int = 0, *, option: str = "pattern") -> re.Pattern[str]:
-    """``pattern`` compiled (Python ``re`` syntax), or an error naming where it is wrong."""
+# a user's pattern gets this long on one output before the row fails with a clear error
+REGEX_TIMEOUT_S = 2.0
+
+
+class RegexTimeout(RuntimeError):
+    """A user's pattern ran past ``REGEX_TIMEOUT_S`` on one text."""
+
+
+def regex_option(metric: Metric, pattern: Any, flags: int = 0, *, option: str = "pattern") -> regex.Pattern:
+    """``pattern`` compiled, or an error naming where it is wrong.
+
+    Python's ``re`` syntax, compiled by the ``regex`` package (its version-0 mode is
+    ``re``-compatible; ``re`` flags apply) because ``re`` has no timeout and a pattern
+    with nested quantifiers can backtrack for hours: search with ``regex_search``."""
     if not isinstance(pattern, str) or not pattern.strip():
         raise metric.config_error(
             f"the option '{option}' must be a non-empty regular expression.",
             f"Write e.g. options: {{{option}: '^Dear '}}.",
         )
     try:
-        return re.compile(pattern, flags)
-    except re.error as exc:
+        re.compile(pattern, flags)  # Python's own syntax and error messages
+        return regex.compile(pattern, flags | regex.VERSION0)
+    except (re.error, regex.error) as exc:
         where = f" at position {exc.pos}" if exc.pos is not None else ""
         raise metric.config_error(
             f"the {option} {pattern!r} is not a valid regular expression: {exc.msg}{where}.",
             "Fix it (Python 're' syntax); escape literal characters such as . ( ) [ ] ? + * with a backslash.",
+        ) from None
+
+
+def regex_search(pattern: regex.Pattern, text: str, timeout: float | None = None):
+    """``pattern.search(text)`` that gives up after ``timeout`` seconds (default
+    ``REGEX_TIMEOUT_S``) with a ``RegexTimeout`` saying what to change."""
+    limit = REGEX_TIMEOUT_S if timeout is None else timeout
+    try:
+        return pattern.search(text, timeout=limit)
+    except TimeoutError:
+        raise RegexTimeout(
+            f"the pattern /{pattern.pattern}/ ran for more than {limit:g} s on this output without finishing "
+            "(nested or overlapping repeats such as (a|aa)+ backtrack without end); simplify the pattern"
         ) from None
 
 

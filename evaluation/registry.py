@@ -347,6 +347,13 @@ def registered_metrics(settings: Settings | None = None) -> dict[str, type[Metri
         return dict(_REGISTRY)
 
 
+def metric_class(name: str) -> type[Metric] | None:
+    """The registered metric called ``name`` (built-ins, and plugins loaded so far), or None."""
+    _load_builtins()
+    with _REGISTRY_LOCK:
+        return _REGISTRY.get(name)
+
+
 def build_metrics(
     names: list[str],
     thresholds: dict[str, dict[str, float]] | None = None,

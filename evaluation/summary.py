@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from evaluation.metric_sets import MetricSet
+from evaluation.registry import metric_class
 from evaluation.stats import mean_interval, proportion_interval
 
 SIMULATED_SUFFIX = " [simulated]"
@@ -53,7 +54,7 @@ def summarize(metric_set: MetricSet, stats: dict[str, dict[str, Any]]) -> list[M
         spec = metric_set.spec(base)
         simulated = name.endswith(SIMULATED_SUFFIX)
         n = row["n"]
-        low, high = mean_interval(n, row["mean"], row["sum_sq"])
+        low, high = _within_range(mean_interval(n, row["mean"], row["sum_sq"]), spec)
         has_threshold = spec is not None and (spec.flag_above is not None or spec.flag_below is not None)
         passed = n - row["flagged"]
         pass_rate = passed / n if has_threshold and n else None
@@ -80,6 +81,21 @@ def summarize(metric_set: MetricSet, stats: dict[str, dict[str, Any]]) -> list[M
         out.append(summary)
     order = {s.result_name: i for i, s in enumerate(metric_set.specs)}
     return sorted(out, key=lambda s: (order.get(s.name.removesuffix(SIMULATED_SUFFIX), len(order)), s.name))
+
+
+def _within_range(interval: tuple[float | None, float | None], spec) -> tuple[float | None, float | None]:
+    """A mean's interval cut to the values its metric can take (a rate near 0 over few rows
+    gives a t-interval below 0: the mean of scores from 0 to 1 cannot be negative)."""
+    low, high = interval
+    cls = metric_class(spec.metric) if spec is not None else None
+    if cls is None or low is None or high is None:
+        return low, high
+    least, most = cls.value_range
+    if least is not None:
+        low, high = max(low, least), max(high, least)
+    if most is not None:
+        low, high = min(low, most), min(high, most)
+    return low, high
 
 
 def _gates(gates: dict[str, float], summary: MetricSummary) -> list[GateResult]:

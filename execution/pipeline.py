@@ -26,7 +26,6 @@ from itertools import islice
 from dataclasses import dataclass, field
 
 from config.errors import InputError, PromptForgeError, ProviderError
-from config.models import leave_cores_to_workers
 from config.settings import Settings
 from evaluation.registry import Metric, MetricInput, MetricResult, build_metrics
 from evaluation.summary import SIMULATED_SUFFIX
@@ -348,9 +347,7 @@ class Pipeline:
         concurrency = 1 if all(spec.kind == "offline" for spec in chat.chain) else max(1, concurrency or self.settings.batch_concurrency)
         rows = list(rows)
         total = total if total is not None else len(rows)
-        pool = getattr(self.scrubber, "pool", None)
-        workers = pool.workers if pool is not None and len(rows) > chunk_size else 0
-        if workers:
+        if len(rows) > chunk_size:
             self.scrubber.warm_up(wait=False)  # the second core joins once its model is loaded
         batch_id = options.batch_id or uuid.uuid4().hex
         numbers = options.row_numbers or list(range(len(rows)))
@@ -372,26 +369,25 @@ class Pipeline:
         # goes to the model, is scrubbed, scored and recorded here
         offsets = iter(range(0, len(rows), chunk_size))
         ahead = deque(prepare(offset) for offset in islice(offsets, LOOKAHEAD + 1))
-        with leave_cores_to_workers(workers):
-            try:
-                rejections_recorded = 0
-                for done in range(chunk_size, len(rows) + chunk_size, chunk_size):
-                    if options.cancel is not None and options.cancel.is_set():
-                        break
-                    prepared = ahead.popleft().finish()
-                    ahead.extend(prepare(offset) for offset in islice(offsets, 1))
-                    chunk = self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency, metrics=metrics)
-                    if options.record_rejected:
-                        chunk += self._record_rejected(skipped[rejections_recorded:], prompt, chat, batch_id, options.record_id)
-                        rejections_recorded = len(skipped)
-                    results.extend(chunk)
-                    if options.on_chunk:
-                        options.on_chunk(chunk)
-                    if progress:
-                        progress(min(done, total), total)
-            finally:
-                for preparing in ahead:
-                    preparing.cancel()
+        try:
+            rejections_recorded = 0
+            for done in range(chunk_size, len(rows) + chunk_size, chunk_size):
+                if options.cancel is not None and options.cancel.is_set():
+                    break
+                prepared = ahead.popleft().finish()
+                ahead.extend(prepare(offset) for offset in islice(offsets, 1))
+                chunk = self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency, metrics=metrics)
+                if options.record_rejected:
+                    chunk += self._record_rejected(skipped[rejections_recorded:], prompt, chat, batch_id, options.record_id)
+                    rejections_recorded = len(skipped)
+                results.extend(chunk)
+                if options.on_chunk:
+                    options.on_chunk(chunk)
+                if progress:
+                    progress(min(done, total), total)
+        finally:
+            for preparing in ahead:
+                preparing.cancel()
         self.store.flush()
         summary = BatchSummary(batch_id, total, results, skipped, time.perf_counter() - started, ignored)
         self._audit_event("batch", prompt, {"batch_id": batch_id, "provider": chat.primary.display, **summary.counts()})

@@ -102,8 +102,25 @@ def test_assert_not_regex(output, options, passes, fragment):
     assert_outcome(check(AssertNotRegex, output, options), passes, fragment)
 
 
+@pytest.mark.parametrize(
+    ("metric", "options"),
+    [(AssertRegex, {"pattern": "(a|aa)+$"}), (AssertFieldRange, {"pattern": "(?:a|aa)+(\\d)$", "max": 10})],
+)
+def test_a_pattern_that_backtracks_without_end_fails_its_row_not_the_run(monkeypatch, metric, options):
+    from evaluation import options as option_checks
+
+    monkeypatch.setattr(option_checks, "REGEX_TIMEOUT_S", 0.2)
+    assertion = metric(MetricContext(), **options)
+    pathological, ordinary = "a" * 40 + "!", "aaaa"
+    slow, fine = assertion.score_many([MetricInput("p", pathological), MetricInput("p", ordinary)])
+    assert slow.status == "error" and slow.value is None
+    assert "RegexTimeout" in slow.explanation and "more than 0.2 s" in slow.explanation
+    assert "simplify the pattern" in slow.explanation and options["pattern"] in slow.explanation
+    assert fine.status == "ok"
+
+
 def test_a_regex_sees_only_the_bounded_text():
-    """Python's re has no timeout: a user regex runs on the first MAX_REGEX_CHARS characters only."""
+    """A user regex runs on the first MAX_REGEX_CHARS characters only."""
     output = "a" * MAX_REGEX_CHARS + "SECRET"
     assert_outcome(check(AssertNotRegex, output, {"pattern": "SECRET"}), True, "only the first 100,000 of 100,006")
     assert_outcome(check(AssertNotRegex, output[-50:], {"pattern": "SECRET"}), False, "matches at character 44")

@@ -113,6 +113,18 @@ def test_a_gate_with_nothing_scored_fails_and_a_simulated_one_is_not_judged():
     assert not gates_passed([latency, cost]) and gates_passed([cost])
 
 
+def test_a_mean_interval_stays_within_what_the_metric_can_score():
+    """Two leaks in 1,000 rows: the t-interval reaches below 0, a count cannot."""
+    metric_set = MetricSet.from_list([{"metric": "pii_leaked_output"}, {"metric": "answer_relevance"}])
+    leaks = _stats(1000, 0.002, 2.0)
+    relevance = _stats(3, 0.97, 0.98**2 + 0.99**2 + 0.94**2)  # t with 2 degrees of freedom: wide
+    raw_leaks, raw_relevance = mean_interval(1000, 0.002, 2.0), mean_interval(3, 0.97, relevance["sum_sq"])
+    assert raw_leaks[0] < 0 and raw_relevance[1] > 1  # what the unbounded interval says
+    leaked, relevant = summarize(metric_set, {"pii_leaked_output": leaks, "answer_relevance": relevance})
+    assert leaked.ci_low == 0.0 and leaked.ci_high == pytest.approx(raw_leaks[1])
+    assert relevant.ci_high == 1.0 and relevant.ci_low == pytest.approx(raw_relevance[0])
+
+
 def test_interval_edge_cases():
     assert mean_interval(1, 0.5, 0.25) == (None, None)
     assert proportion_interval(0, 0) == (None, None)
