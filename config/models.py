@@ -44,10 +44,16 @@ def embeddings_model_dir(settings: Settings) -> Path | None:
     return folder if (folder / "config.json").is_file() or (folder / "modules.json").is_file() else None
 
 
+# Texts per forward pass. Measured here (1,200 banking prompts and answers, 2 cores, two
+# rounds): 32 gave 58.5 / 53.2 texts/s, 64 gave 52.5 / 48.4, 128 gave 48.7 / 41.0, 16 gave
+# 55.8 / 49.2: past 32 texts of ~80 word pieces the activations outgrow the CPU caches.
+EMBEDDING_BATCH = 32
+
+
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers, normalised, batched, on the CPU."""
 
-    def __init__(self, folder: Path, batch_size: int = 64) -> None:
+    def __init__(self, folder: Path, batch_size: int = EMBEDDING_BATCH) -> None:
         apply_offline_env()
         from sentence_transformers import SentenceTransformer
 
