@@ -26,7 +26,7 @@ from execution.providers.registry import provider_kind
 from execution.providers.result import ChatResult
 from execution.providers.retry import CallFailed, call_with_retries
 from execution.providers.spec import ProviderSpec, parse_spec
-from execution.providers.tokens import count_tokens
+from execution.providers.tokens import count_tokens, load_encoding
 
 
 def _chain(spec_or_chain: str | Sequence[str] | None, settings: Settings) -> list[ProviderSpec]:
@@ -54,6 +54,7 @@ class ChatProvider:
         self.chain = _chain(spec_or_chain, self.settings)
         self._models: dict[ProviderSpec, BaseChatModel] = {}
         self._lock = threading.Lock()
+        load_encoding()  # every call counts tokens: not on the first call's clock
 
     @property
     def primary(self) -> ProviderSpec:

@@ -14,6 +14,12 @@ def _encoding() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING_NAME)
 
 
+def load_encoding() -> None:
+    """Load the encoding now (about 0.4 s, once per process) rather than inside the first
+    model call, whose measured latency would otherwise carry it."""
+    _encoding()
+
+
 def count_tokens(text: str) -> int:
     """Number of cl100k tokens in ``text`` (special-token strings count as plain text)."""
     if not text:

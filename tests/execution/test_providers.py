@@ -134,6 +134,18 @@ def test_plugin_registers_like_a_builtin(make_settings, monkeypatch):
 PII_PROMPT = "Summarise the complaint of <PERSON_1>. Reply to <EMAIL_ADDRESS> within two days.\nBe polite."
 
 
+def test_the_token_encoding_loads_with_the_provider_not_in_its_first_call(make_settings):
+    """The first call's latency is recorded as the model's: it must not carry tiktoken's load."""
+    from execution.providers import tokens
+
+    tokens._encoding.cache_clear()
+    provider = ChatProvider("offline", make_settings())
+    assert tokens._encoding.cache_info().currsize == 1
+    misses = tokens._encoding.cache_info().misses
+    provider.invoke("How do I freeze my card?")
+    assert tokens._encoding.cache_info().misses == misses  # nothing loaded during the call
+
+
 def test_offline_is_deterministic_and_labelled(make_settings):
     provider = ChatProvider("offline", make_settings())
     first = provider.invoke(PII_PROMPT, system="You are careful.")
