@@ -198,6 +198,15 @@ def read_dataset(
     return DatasetFile(rows, numbers, failures, _variable_columns(rows), ignored, total, fmt, lines)
 
 
+def supplying_column(variable: str, columns: Iterable[str]) -> str | None:
+    """The column that fills template ``variable``: its own, else (for a variable named like
+    an alias, e.g. ``context``) its metadata column (``_context``); None when neither is there."""
+    if variable in columns:
+        return variable
+    source = ALIASES.get(variable.casefold())
+    return source if source is not None and source in columns else None
+
+
 def check_columns(columns: Iterable[str], template_variables: Iterable[str]) -> list[str]:
     """Problems with a dataset's columns for a template: one sentence per template variable
     that no column supplies (a variable named like an alias, e.g. ``context``, is supplied
@@ -206,10 +215,8 @@ def check_columns(columns: Iterable[str], template_variables: Iterable[str]) -> 
     by_case = {c.casefold(): c for c in present}
     problems = []
     for variable in dict.fromkeys(template_variables):
-        if variable in present:
+        if supplying_column(variable, present) is not None:
             continue
-        if variable.casefold() in ALIASES and ALIASES[variable.casefold()] in present:
-            continue  # filled from the metadata column
         message = f"The dataset has no column for the template variable '{variable}'."
         near = by_case.get(variable.casefold()) or next(
             iter(difflib.get_close_matches(variable, sorted(present), n=1, cutoff=0.8)), None
@@ -224,13 +231,8 @@ def template_values(row: Row, variables: Iterable[str]) -> dict[str, str]:
     """The row's values for the template's ``variables``. A variable named like an alias
     (``context``) that has no column of its own takes its metadata column (``_context``),
     as ``check_columns`` allows."""
-    values = {}
-    for variable in variables:
-        if variable in row:
-            values[variable] = row[variable]
-        elif variable.casefold() in ALIASES and ALIASES[variable.casefold()] in row:
-            values[variable] = row[ALIASES[variable.casefold()]]
-    return values
+    columns = {variable: supplying_column(variable, row) for variable in variables}
+    return {variable: row[column] for variable, column in columns.items() if column is not None}
 
 
 def ignored_columns(columns: Iterable[str], template_variables: Iterable[str] | None = None) -> list[str]:

@@ -83,8 +83,9 @@ def build_checkpoint(
             setattr(config, key, value)
     config.save_pretrained(str(config_dir))
 
-    torch.manual_seed(seed)  # the encoder's random weights (bert-base shape) are seeded too
-    model = BertForSequenceClassification(config)
+    with torch.random.fork_rng():  # seeded encoder weights (bert-base shape), the caller's RNG untouched
+        torch.manual_seed(seed)
+        model = BertForSequenceClassification(config)
     if shape == "minilm":
         weights = load_file(str(source / "model.safetensors"))
         encoder = {k: v for k, v in weights.items() if not k.endswith("position_ids")}
