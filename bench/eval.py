@@ -536,7 +536,7 @@ def evaluation_run(settings: Settings, store, triples: list[Triple]) -> dict[str
     from security.identity import Principal
     from security.injection import get_screener
     from security.pii import get_scrubber
-    from security.prompt_registry import PromptRegistry
+    from prompts.registry import PromptRegistry
     from storage.datasets import DatasetStore
 
     principal = Principal.local("os")

@@ -72,3 +72,13 @@ class AuthenticationError(PromptForgeError):
     """A login failed: wrong credentials, a locked or disabled account, an expired session."""
 
     exit_code = 3
+
+
+class ConflictError(PromptForgeError):
+    """Someone else changed the thing being saved first (optimistic concurrency).
+
+    ``current`` carries what the saver must look at (e.g. the newer version)."""
+
+    def __init__(self, message: str, hint: str = "", current: object | None = None) -> None:
+        super().__init__(message, hint)
+        self.current = current

@@ -34,6 +34,7 @@ def _page(file: str, title: str, icon: str):
 SECTIONS = {
     "Workbench": [
         (Permission.READ_RUNS, "overview.py", "Overview", "home"),
+        (Permission.READ_RUNS, "studio.py", "Prompt Studio", "edit_note"),
         (Permission.RUN_PROMPTS, "playground.py", "Playground", "science"),
     ],
     "Evaluate": [

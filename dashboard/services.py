@@ -70,10 +70,45 @@ def template(source: str):
     return PromptTemplate(source, RenderLimits.from_settings(settings()))
 
 
-def prompts(principal):
-    from security.prompt_registry import PromptRegistry
+def prompts(principal, scrubbing: bool = False):
+    """The prompt registry acting for ``principal``; ``scrubbing``: lint's PII-literal rule runs
+    on the shared Presidio scrubber (loads spaCy on first use)."""
+    from execution.templates import RenderLimits
+    from prompts.registry import PromptRegistry
 
-    return PromptRegistry(store(), principal, audit_log())
+    scrubber = None
+    if scrubbing:
+        from security.pii import get_scrubber
+
+        scrubber = get_scrubber(settings())
+    return PromptRegistry(
+        store(), principal, audit_log(), limits=RenderLimits.from_settings(settings()), scrubber=scrubber,
+        settings=settings(),
+    )
+
+
+def label_moves(principal):
+    from prompts.label_moves import LabelMoves
+
+    return LabelMoves(prompts(principal), audit_log())
+
+
+def cost_estimate(text: str) -> list[dict]:
+    """Tokens of ``text`` and its input cost on every provider offered here (unknown prices say so)."""
+    from execution.providers.pricing import price_for
+    from execution.providers.spec import parse_spec
+    from execution.providers.tokens import count_tokens
+
+    tokens = count_tokens(text)
+    rows = []
+    for spec in provider_options():
+        parsed = parse_spec(spec)
+        price = price_for(str(parsed), parsed.model or "", overrides=settings().prices)
+        rows.append({
+            "model": spec, "input tokens": tokens,
+            "input cost per 1,000 runs (USD)": round(price[0] * tokens / 1000, 4) if price else None,
+        })
+    return rows
 
 
 @st.cache_data(ttl=30, show_spinner=False)

@@ -211,8 +211,8 @@ class Evaluator:
             beat.join(timeout=5)
 
     def _run_rows(self, run: EvalRunRow, progress: Progress | None, cancel: threading.Event) -> None:
-        version = self._registry().resolve(run.prompt_ref)
-        template = self.pipeline.template(version.template)
+        registry = self._registry()
+        template = registry.template(registry.resolve(run.prompt_ref))
         rows = self._datasets().load_dataset(run.dataset_id)
         done = self.table.recorded_rows(run.id)
         pending = [i for i in range(len(rows)) if i not in done]
@@ -331,9 +331,9 @@ class Evaluator:
         return run
 
     def _registry(self):
-        from security.prompt_registry import PromptRegistry
+        from prompts.registry import PromptRegistry
 
-        return PromptRegistry(self.pipeline.store, self.principal)
+        return PromptRegistry(self.pipeline.store, self.principal, limits=self.pipeline.limits)
 
     def _datasets(self):
         from storage.datasets import DatasetStore

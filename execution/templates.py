@@ -61,7 +61,7 @@ _ENV = _PromptSandbox(
     autoescape=False,
     keep_trailing_newline=True,
     finalize=_no_callables,
-    # no filesystem loader: templates can neither include nor import other files
+    # no filesystem loader: a template includes only the fragments handed to it (``includes``)
     loader=None,
 )
 _ENV.globals["range"] = _bounded_range
@@ -84,10 +84,66 @@ class RenderLimits:
         )
 
 
-class PromptTemplate:
-    """A parsed template: its source, declared variables and a stable content hash."""
+FRAGMENT_PREFIX = "fragment:"
 
-    def __init__(self, source: str, limits: RenderLimits | None = None) -> None:
+
+def parse_source(source: str, where: str = "template") -> nodes.Template:
+    """The Jinja2 syntax tree of ``source`` in the sandbox's dialect; a syntax error names the line."""
+    try:
+        return _ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"Syntax error in the {where} on line {exc.lineno}: {exc.message}.",
+            "Check the {{ }} and {% %} pairs on that line.",
+        ) from None
+
+
+def source_variables(ast: nodes.Template) -> list[str]:
+    """Variables a syntax tree reads, in order of first use (loop-locals and assignments excluded)."""
+    undeclared = meta.find_undeclared_variables(ast)
+    ordered: list[str] = []
+    for node in ast.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in undeclared and node.name not in ordered:
+            ordered.append(node.name)
+    return ordered
+
+
+def included_names(ast: nodes.Template, where: str = "template") -> list[str]:
+    """Names this tree includes (``{% include "fragment:NAME@LABEL" %}``), in order. Only literal
+    fragment names may be included; ``import`` and ``extends`` are refused."""
+    for node in ast.find_all((nodes.Import, nodes.FromImport, nodes.Extends)):
+        raise TemplateError(
+            f"The {where} uses '{{% {type(node).__name__.lower()} %}}' on line {node.lineno}.",
+            'Templates may only include fragments: {% include "fragment:NAME" %}.',
+        )
+    names: list[str] = []
+    for name in meta.find_referenced_templates(ast):
+        if name is None:
+            raise TemplateError(
+                f"The {where} includes a fragment whose name is computed.",
+                'Write the name literally: {% include "fragment:disclaimer@production" %}.',
+            )
+        if not name.startswith(FRAGMENT_PREFIX):
+            raise TemplateError(
+                f"The {where} includes {name!r}, which is not a fragment.",
+                'Include fragments by reference: {% include "fragment:disclaimer@production" %}.',
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+class PromptTemplate:
+    """A parsed template: its source, declared variables and a stable content hash.
+
+    ``includes`` maps each fragment reference the source may include
+    (``fragment:NAME@LABEL``) to the fragment source it stands for; fragments may
+    include each other within the same mapping. Nothing outside it can be included.
+    """
+
+    def __init__(
+        self, source: str, limits: RenderLimits | None = None, includes: dict[str, str] | None = None
+    ) -> None:
         self.limits = limits or RenderLimits()
         if not isinstance(source, str):
             raise TemplateError("The template must be text.", "Paste the template as plain text.")
@@ -95,28 +151,47 @@ class PromptTemplate:
         if not source.strip():
             raise TemplateError("The template is empty.", "Write a prompt, e.g. 'Summarise {{ document }}'.")
         self.source = source
-        try:
-            self._ast = _ENV.parse(source)
-            self._template = _ENV.from_string(source)
-        except jinja2.TemplateSyntaxError as exc:
+        self.includes = dict(includes or {})
+        self._ast = parse_source(source)
+        self._asts = [self._ast]
+        self._seen: set[str] = set()
+        for name in included_names(self._ast):
+            self._include_tree(name, [])
+        env = _ENV.overlay(loader=jinja2.DictLoader(self.includes)) if self.includes else _ENV
+        self._template = env.from_string(source)
+
+    def _include_tree(self, name: str, chain: list[str], seen: set[str] | None = None) -> None:
+        """Parse fragment ``name`` and what it includes; refuse unknown names and cycles."""
+        seen = self._seen if seen is None else seen
+        if name in chain:
             raise TemplateError(
-                f"Template syntax error on line {exc.lineno}: {exc.message}.",
-                "Check the {{ }} and {% %} pairs on that line.",
-            ) from None
+                "Fragments include each other in a cycle: " + " → ".join([*chain, name]) + ".",
+                "Remove one of the includes.",
+            )
+        if name not in self.includes:
+            raise TemplateError(f"Unknown fragment {name!r}.", "Create the fragment first, or fix the reference.")
+        ast = parse_source(self.includes[name], f"fragment {name}")
+        if name not in seen:
+            seen.add(name)
+            self._asts.append(ast)
+        for inner in included_names(ast, f"fragment {name}"):
+            self._include_tree(inner, [*chain, name], seen)
 
     @cached_property
     def variables(self) -> list[str]:
-        """Variables the template reads, in order of first use (loop-locals excluded)."""
-        undeclared = meta.find_undeclared_variables(self._ast)
+        """Variables the template and its fragments read, in order of first use (loop-locals excluded)."""
         ordered: list[str] = []
-        for node in self._ast.find_all(nodes.Name):
-            if node.ctx == "load" and node.name in undeclared and node.name not in ordered:
-                ordered.append(node.name)
+        for ast in self._asts:
+            ordered += [name for name in source_variables(ast) if name not in ordered]
         return ordered
 
     @cached_property
     def digest(self) -> str:
-        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()
+        """SHA-256 of the source and of every fragment source it may include."""
+        h = hashlib.sha256(self.source.encode("utf-8"))
+        for name in sorted(self.includes):
+            h.update(b"\0" + name.encode("utf-8") + b"\0" + self.includes[name].encode("utf-8"))
+        return h.hexdigest()
 
     def render(self, variables: dict[str, object]) -> str:
         """Render with ``variables``; unknown or missing names are errors, never blanks."""

@@ -1,5 +1,5 @@
 """Rows of ``pf_label_requests``: requested label moves and their decisions (the workflow
-and its permissions are ``security.label_moves``)."""
+and its permissions are ``prompts.label_moves``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class LabelRequest:
     reason: str
     requested_by: str
     requested_at: datetime
-    status: str  # pending | approved | rejected
+    status: str  # pending | approved | rejected; emergency moves: emergency | confirmed
     decided_by: str | None
     decided_at: datetime | None
     note: str | None
@@ -45,15 +45,28 @@ class LabelRequestTable:
         return LabelRequest(**row._mapping) if row else None
 
     def pending(self) -> list[LabelRequest]:
-        t = schema.label_requests
-        with storage_errors(self.engine), self.engine.connect() as conn:
-            rows = conn.execute(sa.select(t).where(t.c.status == "pending").order_by(t.c.requested_at))
-            return [LabelRequest(**r._mapping) for r in rows]
+        return self.with_status("pending")
 
-    def decide(self, request_id: str, status: str, decided_by: str, decided_at: datetime, note: str | None) -> bool:
-        """Record the decision if the request is still pending; False if someone decided first."""
+    def with_status(self, status: str | None = None, slug: str | None = None, limit: int = 500) -> list[LabelRequest]:
+        """Requests with ``status`` (any when None), of ``slug`` (any when None), oldest first."""
+        t = schema.label_requests
+        query = sa.select(t).order_by(t.c.requested_at).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if slug is not None:
+            query = query.where(t.c.slug == slug)
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return [LabelRequest(**r._mapping) for r in conn.execute(query)]
+
+    def decide(
+        self, request_id: str, status: str, decided_by: str, decided_at: datetime, note: str | None,
+        from_status: str = "pending",
+    ) -> bool:
+        """Record the decision if the request is still ``from_status``; False if someone decided first."""
         t = schema.label_requests
         values = {"status": status, "decided_by": decided_by, "decided_at": decided_at, "note": note}
         with storage_errors(self.engine), self.engine.begin() as conn:
-            result = conn.execute(sa.update(t).where(t.c.id == request_id, t.c.status == "pending").values(**values))
+            result = conn.execute(
+                sa.update(t).where(t.c.id == request_id, t.c.status == from_status).values(**values)
+            )
             return result.rowcount == 1

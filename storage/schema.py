@@ -152,3 +152,23 @@ eval_runs = sa.Table(
     sa.Index("ix_pf_eval_runs_created", "created_at"),
     sa.Index("ix_pf_eval_runs_status", "status"),
 )
+
+prompt_specs = sa.Table(
+    "pf_prompt_specs",
+    metadata,
+    sa.Column("version_id", sa.String(256), primary_key=True),  # TruLens's prompt version id
+    sa.Column("slug", sa.String(256), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),  # 1, 2, 3… in creation order per prompt
+    sa.Column("kind", sa.String(16), nullable=False),  # template | chat | fragment
+    sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the canonical spec JSON
+    sa.Column("spec", sa.Text, nullable=False),  # canonical JSON (prompts.spec.PromptSpec)
+    sa.Column("text", sa.Text, nullable=False),  # every source as one text, for search
+    sa.Column("variables", sa.JSON, nullable=False),  # names the sources and their fragments read
+    sa.Column("change_note", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("parent_version_id", sa.String(256), nullable=True),  # the version the author started from
+    sa.Column("embedding", sa.LargeBinary, nullable=True),  # float32 MiniLM vector of `text`, for search
+    sa.UniqueConstraint("slug", "number", name="uq_pf_prompt_specs_slug_number"),
+    sa.Index("ix_pf_prompt_specs_digest", "digest"),
+)

@@ -49,7 +49,7 @@ def _set_status(settings: Settings, **status) -> None:
 def seed_demo(settings: Settings, force: bool = False, log: Callable[[str], None] = print, pipeline=None) -> dict:
     """Create the demo prompts and record demo runs. Returns what was created."""
     from execution.pipeline import Pipeline
-    from security.prompt_registry import PromptRegistry
+    from prompts.registry import PromptRegistry
 
     pipeline = pipeline or Pipeline(settings, principal=DEMO)
     prompts = PromptRegistry(pipeline.store, pipeline.principal, pipeline.audit)

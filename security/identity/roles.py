@@ -23,7 +23,8 @@ class Permission(StrEnum):
     RUN_PROMPTS = "run_prompts"  # playground runs and batches
     EVALUATE = "evaluate"  # start evaluation runs, edit metric sets
     REQUEST_LABEL_MOVE = "request_label_move"  # ask for a production label move
-    APPROVE_LABEL_MOVE = "approve_label_move"  # approve or reject one
+    APPROVE_LABEL_MOVE = "approve_label_move"  # approve or reject one; confirm an emergency move
+    EMERGENCY_LABEL_MOVE = "emergency_label_move"  # move production at once (recorded loudly, confirmed later)
     ANNOTATE = "annotate"  # reviewer feedback on records
     COMPARE = "compare"  # A/B comparisons and decisions
     EXPORT = "export"  # compliance exports
@@ -40,7 +41,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.APPROVER: frozenset({P.READ_RUNS, P.APPROVE_LABEL_MOVE}),
     Role.PRODUCT: frozenset({P.READ_RUNS, P.COMPARE}),
     Role.AUDITOR: frozenset({P.READ_RUNS, P.READ_AUDIT, P.VERIFY_AUDIT, P.EXPORT}),
-    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS}),
+    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS, P.EMERGENCY_LABEL_MOVE}),
 }
 
 

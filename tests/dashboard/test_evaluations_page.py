@@ -15,7 +15,7 @@ TEMPLATE = "Answer in one sentence: {{ question }}"
 def _seed(rows: int = 4) -> None:
     from config.settings import get_settings
     from security.identity import Principal
-    from security.prompt_registry import PromptRegistry
+    from prompts.registry import PromptRegistry
     from storage import open_store
     from storage.datasets import DatasetStore
 

@@ -22,7 +22,7 @@ CSV = (
 def _register_prompt(data_dir: Path) -> None:
     from config.settings import Settings
     from security.identity import Principal
-    from security.prompt_registry import PromptRegistry
+    from prompts.registry import PromptRegistry
     from storage.trulens_store import TruLensStore
 
     store = TruLensStore(Settings(data_dir=data_dir, database_url=""))

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from config.errors import ConfigError, InputError
 from evaluation import MetricSet
 from execution.evaluate import Evaluator, record_id
-from security.prompt_registry import PromptRegistry
+from prompts.registry import PromptRegistry
 from storage import schema
 from storage.datasets import DatasetStore
 from tests.conftest import ANALYST

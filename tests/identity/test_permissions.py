@@ -30,6 +30,13 @@ EXPECTED: dict[str, set[Role]] = {
     "reject a label move": {AP},
     "list label requests": READERS,
     "list prompts": READERS,
+    "save a version from a base": {A},
+    "restore a version": {A},
+    "create a fragment": {A},
+    "review a label request": READERS,
+    "read label history": READERS,
+    "move production in an emergency": {AD},
+    "confirm an emergency move": {AP},
     "resolve a prompt": READERS,
     "list accounts": {AD},
     "create a user": {AD},
@@ -51,7 +58,7 @@ def workspace(tmp_path_factory, scrubber):
     from execution.pipeline import Pipeline
     from security.identity.bootstrap import account_service
     from storage.audit import audit_log
-    from security.prompt_registry import PromptRegistry
+    from prompts.registry import PromptRegistry
     from storage.trulens_store import open_store
 
     tmp = tmp_path_factory.mktemp("perm")
@@ -74,8 +81,9 @@ def workspace(tmp_path_factory, scrubber):
 def _operation(name: str, ws: dict, who: Principal) -> None:
     from security.audit_trail import AuditTrail
     from storage.audit_search import AuditQuery
-    from security.label_moves import LabelMoves
-    from security.prompt_registry import PromptRegistry
+    from prompts.label_moves import LabelMoves
+    from prompts.registry import PromptRegistry
+    from prompts.spec import PromptSpec
 
     prompts = PromptRegistry(ws["store"], who)
     moves = LabelMoves(prompts, ws["audit"])
@@ -83,6 +91,10 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
     def someone_elses_request() -> str:
         owner = PromptRegistry(ws["store"], Principal("owner", frozenset(Role), "system"))
         return LabelMoves(owner, ws["audit"]).request("greeting", 1, "ready for customers").id
+
+    def emergency() -> str:
+        admin = PromptRegistry(ws["store"], Principal("root", frozenset({Role.ADMIN}), "system"))
+        return LabelMoves(admin, ws["audit"]).emergency_move("greeting", 1, "rollback").id
 
     pipeline = ws["pipeline"].acting_as(who)
     accounts = ws["accounts"]
@@ -101,6 +113,17 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         "reject a label move": lambda: moves.reject(someone_elses_request(), "not yet"),
         "list label requests": moves.pending,
         "list prompts": prompts.list_prompts,
+        "save a version from a base": lambda: prompts.save(
+            "greeting", PromptSpec(template=f"Hi {{{{ name }}}} {fresh}"), "wording", lint=False
+        ),
+        "restore a version": lambda: prompts.restore("greeting", 1),
+        "create a fragment": lambda: prompts.create_prompt(
+            f"fragment:f-{fresh}", PromptSpec(template="Capital at risk."), lint=False
+        ),
+        "review a label request": lambda: moves.review(someone_elses_request()),
+        "read label history": lambda: moves.history("greeting"),
+        "move production in an emergency": lambda: moves.emergency_move("greeting", 1, "bad answers"),
+        "confirm an emergency move": lambda: moves.confirm(emergency()),
         "resolve a prompt": lambda: prompts.resolve("greeting"),
         "list accounts": lambda: accounts.list_accounts(who),
         "create a user": lambda: accounts.create_user(who, f"u-{fresh}", ["reviewer"]),

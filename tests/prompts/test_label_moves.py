@@ -7,8 +7,8 @@ import pytest
 from config.errors import InputError, PermissionDenied
 from security.identity import Principal, Role
 from storage.audit import audit_log
-from security.label_moves import LabelMoves
-from security.prompt_registry import PromptRegistry
+from prompts.label_moves import LabelMoves
+from prompts.registry import PromptRegistry
 
 AUTHOR = Principal("ann", frozenset({Role.ANALYST}))
 APPROVER = Principal("pat", frozenset({Role.APPROVER}))
@@ -37,8 +37,8 @@ def test_an_approved_request_moves_the_label_and_is_on_record(moves):
     assert decided.status == "approved" and decided.decided_by == "user:pat"
     assert as_(AUTHOR).prompts.resolve(f"{slug}@production").version == 2
     mine = [e for e in audit.list(limit=50) if e.target == f"prompt:{slug}"]
-    assert [e.action for e in mine][:3] == ["label_move_approved", "label_moved", "label_move_requested"]
-    assert mine[1].actor == "user:pat"
+    assert [e.action for e in mine][:3] == ["label_moved", "label_move_approved", "label_move_requested"]
+    assert mine[0].actor == "user:pat" and mine[0].details["request"] == request.id
     with pytest.raises(InputError, match="already approved"):
         as_(APPROVER).reject(request.id)
 
@@ -52,3 +52,67 @@ def test_nobody_decides_their_own_request_and_rejection_moves_nothing(moves):
     assert "production" not in {label for p in as_(AUTHOR).prompts.list_prompts() if p.slug == slug for label in p.labels}
     with pytest.raises(InputError, match="Say why"):
         as_(AUTHOR).request(slug, 1, "  ")
+
+
+ADMIN = Principal("ada", frozenset({Role.ADMIN}))
+APPROVER_2 = Principal("quinn", frozenset({Role.APPROVER}))
+
+
+def test_the_approver_reviews_the_diff_against_production_before_deciding(moves):
+    slug, as_, _ = moves
+    first = as_(AUTHOR).request(slug, 1, "first release")
+    as_(APPROVER).approve(first.id)
+    second = as_(AUTHOR).request(slug, 2, "politer wording")
+    review = as_(APPROVER).review(second.id)
+    assert (review.candidate.version, review.current.version) == (2, 1)
+    changed = [d for d in review.diff if d.changed]
+    assert [d.label for d in changed] == ["Template"]
+    inserted = "".join(op.b for op in changed[0].ops if op.op in ("insert", "replace"))
+    assert "politely" in inserted
+    assert review.evaluations == {}  # no evaluation runs recorded for either version
+
+
+def test_label_history_names_requester_approver_and_reason(moves):
+    slug, as_, audit = moves
+    request = as_(AUTHOR).request(slug, 2, "passes the golden set")
+    as_(APPROVER).approve(request.id, "ok")
+    as_(AUTHOR).prompts.set_label(slug, 1, "staging")
+    history = as_(APPROVER).history(slug)
+    production = [h for h in history if h.label == "production"]
+    assert len(production) == 1
+    assert (production[0].to_version, production[0].requested_by, production[0].approved_by) == (2, "user:ann", "user:pat")
+    assert production[0].reason == "passes the golden set" and not production[0].emergency
+    staging = [h for h in history if h.label == "staging"]
+    assert staging[0].moved_by == "user:ann" and staging[0].approved_by == ""
+    assert [h.label for h in history][0] == "staging"  # newest first
+
+
+def test_an_emergency_move_is_loud_until_another_approver_confirms_it(moves):
+    slug, as_, audit = moves
+    as_(APPROVER).approve(as_(AUTHOR).request(slug, 2, "release").id)
+    with pytest.raises(PermissionDenied):
+        as_(AUTHOR).emergency_move(slug, 1, "v2 leaks fees")
+    with pytest.raises(InputError, match="reason"):
+        as_(ADMIN).emergency_move(slug, 1, " ")
+    moved = as_(ADMIN).emergency_move(slug, 1, "v2 quotes wrong fees")
+    assert as_(AUTHOR).prompts.resolve(f"{slug}@production").version == 1
+    assert [r.id for r in as_(AUTHOR).unconfirmed(slug)] == [moved.id]
+    actions = [e.action for e in audit.list(limit=10) if e.target == f"prompt:{slug}"]
+    assert actions[:2] == ["label_emergency_move", "label_moved"]
+    with pytest.raises(PermissionDenied):
+        as_(AUTHOR).confirm(moved.id)
+    confirmed = as_(APPROVER_2).confirm(moved.id, "rollback was right")
+    assert confirmed.status == "confirmed" and confirmed.decided_by == "user:quinn"
+    assert as_(AUTHOR).unconfirmed(slug) == []
+    with pytest.raises(InputError):
+        as_(APPROVER).confirm(moved.id)
+    assert [e.action for e in audit.list(limit=1)] == ["label_emergency_confirmed"]
+    assert [h.emergency for h in as_(APPROVER).history(slug) if h.label == "production"] == [True, False]
+
+
+def test_an_admin_who_is_also_approver_cannot_confirm_their_own_emergency(moves):
+    slug, as_, _ = moves
+    both = Principal("root", frozenset({Role.ADMIN, Role.APPROVER}))
+    moved = as_(both).emergency_move(slug, 2, "hotfix")
+    with pytest.raises(PermissionDenied, match="your own"):
+        as_(both).confirm(moved.id)
