@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     anthropic_default_model: str = "claude-3-5-haiku-latest"
     # USD per 1M tokens, "model": [input, output]; extends the built-in price table
     prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    # context windows in tokens, "model": tokens (or a full spec string); extends the built-in
+    # table (execution/providers/context_windows.py) that the prompt lint's window check reads
+    context_windows: dict[str, int] = Field(default_factory=dict)
 
     # governance
     pii: PIIPolicy = Field(default_factory=PIIPolicy)
@@ -215,6 +218,8 @@ class Settings(BaseSettings):
     # evaluation
     # a folder of Python files that register extra metrics (see evaluation/plugins.py)
     metric_plugins_dir: Path | None = PROJECT_ROOT / "plugins" / "metrics"
+    # a folder of Python files that register extra prompt lint rules (see prompts/lint/registry.py)
+    lint_plugins_dir: Path | None = PROJECT_ROOT / "plugins" / "lint"
 
     # observability
     otlp_endpoint: str | None = None

@@ -212,7 +212,8 @@ class Evaluator:
 
     def _run_rows(self, run: EvalRunRow, progress: Progress | None, cancel: threading.Event) -> None:
         registry = self._registry()
-        template = registry.template(registry.resolve(run.prompt_ref))
+        version = registry.resolve(run.prompt_ref)
+        template = registry.template(version)
         rows = self._datasets().load_dataset(run.dataset_id)
         done = self.table.recorded_rows(run.id)
         pending = [i for i in range(len(rows)) if i not in done]

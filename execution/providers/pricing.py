@@ -51,6 +51,13 @@ BUILTIN_PRICES: dict[str, Price] = {
 _SNAPSHOT_SUFFIX = re.compile(r"-(\d{4}-\d{2}-\d{2}|\d{8}|latest)$")
 
 
+def model_keys(name: str) -> tuple[str, ...]:
+    """The keys a model table is searched under for ``name``: the name itself, then its family
+    (a dated snapshot or ``-latest`` alias without the suffix). Shared by every per-model table."""
+    family = _SNAPSHOT_SUFFIX.sub("", name)
+    return (name,) if family == name else (name, family)
+
+
 def price_for(*names: str, overrides: Mapping[str, Price] | None = None) -> Price | None:
     """The price of the first name found (spec string, model, reported model); None if unknown.
 
@@ -59,7 +66,7 @@ def price_for(*names: str, overrides: Mapping[str, Price] | None = None) -> Pric
     """
     table = {**BUILTIN_PRICES, **(overrides or {})}
     for name in names:
-        for key in (name, _SNAPSHOT_SUFFIX.sub("", name)):
+        for key in model_keys(name):
             if key in table:
                 input_price, output_price = table[key]
                 return float(input_price), float(output_price)
