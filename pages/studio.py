@@ -33,7 +33,7 @@ if flash:
 try:
     if who.can(Permission.APPROVE_LABEL_MOVE):
         inbox(who)
-    left, main = st.columns([1, 3], gap="large")
+    left, main = st.columns([2, 5], gap="large")
     with left:
         selected = prompt_list(who)
     with main:

@@ -144,13 +144,20 @@ class PromptRegistry:
                 f"Prompt {slug!r} is a {'chat' if kind == 'chat' else 'template'} prompt; its kind is fixed.",
                 "Create a new prompt for the other kind.",
             )
-        return self._store_version(slug, self.check(spec, slug=slug, lint=lint), note, base=base_version)
+        compiled = self.check(spec, slug=slug, lint=lint)
+        self._adopt_foreign()  # a version made with TruLens's SDK counts as the prompt moving on
+        return self._store_version(slug, compiled, note, base=base_version)
 
     def restore(self, slug: str, version: int, base_version: int = BASE_ANY, note: str = "") -> SaveResult:
-        """A new version with the content of an older one (history is never rewritten)."""
+        """A new version with exactly the content of an older one, fragment pins included, so it
+        renders as the old one did (history is never rewritten). Lint reports but does not block:
+        the content was approved once and rolling back must stay possible."""
+        self.principal.require(Permission.AUTHOR_PROMPTS, "add prompt versions")
         old = self.get(slug, version)
-        spec = replace(PromptSpec.from_dict(old.spec), fragments={})
-        return self.save(slug, spec, note or f"restore v{version}", base_version)
+        spec = PromptSpec.from_dict(old.spec)
+        compiled = Compiled(spec, self.pinned_includes(spec), list(old.variables))
+        self._adopt_foreign()
+        return self._store_version(slug, compiled, note or f"restore v{version}", base=base_version)
 
     def update_details(self, slug: str, description: str, tags: tuple[str, ...] | list[str]) -> None:
         self.principal.require(Permission.AUTHOR_PROMPTS, "edit prompt details")
@@ -207,6 +214,7 @@ class PromptRegistry:
 
     def get(self, slug: str, version: int) -> PromptVersion:
         self._read()
+        self._adopt_foreign()
         return self.store.version(slug, version)
 
     def versions(self, slug: str) -> list[PromptVersion]:
@@ -216,10 +224,12 @@ class PromptRegistry:
 
     def labels(self, slug: str) -> dict[str, int]:
         self._read()
+        self._adopt_foreign()
         return self.store.labels(slug)
 
     def label_history(self, slug: str) -> list[LabelMove]:
         self._read()
+        self._adopt_foreign()
         return self.store.label_history(slug)
 
     def details(self, slug: str) -> tuple[str, tuple[str, ...], str]:

@@ -94,6 +94,8 @@ class ModelDefaults:
     max_tokens: int | None = None
 
     def __post_init__(self) -> None:
+        if self.temperature is not None:  # 1 and 1.0 are one setting: one digest
+            object.__setattr__(self, "temperature", float(self.temperature))
         if self.temperature is not None and not 0 <= self.temperature <= 2:
             raise InputError("Temperature must be between 0 and 2.", "Leave it empty for the provider's default.")
         if self.max_tokens is not None and self.max_tokens < 1:
