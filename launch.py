@@ -7,10 +7,13 @@
     python launch.py batch ...             a governed run per dataset row
     python launch.py eval ...              an evaluation run (exits 1 when a gate fails)
     python launch.py seed-demo             create the demo workspace
+    python launch.py prompts ...           list, show, diff, lint, label, pull and push prompts
     python launch.py bench NAME            print benchmark figures (pipeline)
 
 Every subcommand drives the same services as the app. Errors a user can act on
-print one line and exit non-zero.
+print one line and exit non-zero. File and folder arguments are the caller's: a relative
+path is resolved against the folder the command was run from, although the launcher then
+runs in the project folder.
 """
 
 from __future__ import annotations
@@ -24,6 +27,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+
+def _cwd() -> Path | None:
+    try:
+        return Path.cwd()
+    except OSError:  # the folder was removed under us
+        return None
+
+
+# where the caller ran the command, recorded before ``__main__`` changes into ROOT
+CALLER_CWD = _cwd()
+
 from config.offline import apply_offline_env  # noqa: E402
 
 apply_offline_env()
@@ -32,9 +46,13 @@ from config.errors import PromptForgeError  # noqa: E402
 from config.settings import get_settings  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, cwd: Path | None = None) -> int:
+    """Run one subcommand. ``cwd``: the folder relative paths are resolved against (default:
+    the current folder; ``__main__`` passes the caller's, recorded before it changed folder)."""
     from config.logs import configure_logging
+    from execution.cli_support import set_caller_cwd
 
+    set_caller_cwd(cwd)
     args = _parser().parse_args(argv)
     configure_logging(get_settings().log_level)
     try:
@@ -48,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from execution.cli_support import caller_path
+
     parser = argparse.ArgumentParser(prog="launch.py", description="PromptForge: a governed prompt workbench.")
     parser.set_defaults(handler=cmd_serve, host="localhost", port=8501, no_demo=False, single_user=False)
     sub = parser.add_subparsers(dest="command")
@@ -64,20 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     check = sub.add_parser("check", help="scrub PII and screen for injection; reads JSON lines {\"text\": ...}")
-    check.add_argument("file", nargs="?", help="JSON lines file (default: stdin)")
+    check.add_argument("file", nargs="?", type=caller_path, help="JSON lines file (default: stdin)")
     check.set_defaults(handler=cmd_check)
 
     for name, helptext in (("run", "one governed run"), ("batch", "a governed run per dataset row")):
         p = sub.add_parser(name, help=helptext)
         src = p.add_mutually_exclusive_group(required=True)
         src.add_argument("--prompt", help="registered prompt: SLUG, SLUG@LABEL or SLUG@vN")
-        src.add_argument("--template-file", type=Path, help="a Jinja2 template file")
+        src.add_argument("--template-file", type=caller_path, help="a Jinja2 template file")
         p.add_argument("--provider", help="offline | openai:MODEL | anthropic:MODEL | compat:MODEL@BASE_URL")
         if name == "run":
             p.add_argument("--var", action="append", default=[], metavar="K=V", help="a variable value (repeatable)")
             p.set_defaults(handler=cmd_run)
         else:
-            p.add_argument("--dataset", type=Path, required=True, help="CSV or JSONL of variable rows")
+            p.add_argument("--dataset", type=caller_path, required=True, help="CSV or JSONL of variable rows")
             p.add_argument("--concurrency", type=int, help="parallel calls for remote providers")
             p.set_defaults(handler=cmd_batch)
 
@@ -93,8 +113,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval(sub)
 
+    from prompts.cli import add_parser as add_prompts
+
+    add_prompts(sub)
+
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval"], help="which benchmark")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring"], help="which benchmark")
     bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500) or rows (eval: 1000)")
     bench.set_defaults(handler=cmd_bench)
     return parser
@@ -167,4 +191,4 @@ def cmd_bench(args) -> int:
 
 if __name__ == "__main__":
     os.chdir(ROOT)
-    sys.exit(main())
+    sys.exit(main(cwd=CALLER_CWD))

@@ -22,4 +22,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.eval import main as eval_main
 
         return eval_main(settings, n=options.get("n", 1000))
+    if name == "authoring":
+        from bench.authoring import main as authoring_main
+
+        return authoring_main(settings, n=options.get("n", 1000))
     raise ValueError(f"unknown benchmark {name}")

@@ -17,13 +17,18 @@ GATE_FAILED = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
+    from execution.cli_support import caller_path_or_name
+
     p = sub.add_parser(
         "eval",
         help="evaluate a prompt version over a dataset; exits 1 when a metric-set gate fails",
         description="Evaluate a prompt version over a dataset with its metric set (or --metrics).",
     )
     p.add_argument("--prompt", help="SLUG, SLUG@LABEL or SLUG@vN (required unless --resume)")
-    p.add_argument("--dataset", help="a stored dataset's name, or a CSV/JSON/JSONL file (scrubbed and stored first)")
+    p.add_argument(
+        "--dataset", type=caller_path_or_name,
+        help="a stored dataset's name, or a CSV/JSON/JSONL file (scrubbed and stored first)",
+    )
     p.add_argument("--metrics", nargs="+", metavar="METRIC", help="only these metrics (default: the prompt's metric set)")
     p.add_argument("--provider", help="offline | openai:MODEL | anthropic:MODEL | compat:MODEL@BASE_URL")
     p.add_argument("--judge", help="the provider that judges DeepEval's judged metrics")

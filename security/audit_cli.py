@@ -25,16 +25,18 @@ if TYPE_CHECKING:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``verify-audit`` subcommand (its handler takes the parsed args)."""
+    from execution.cli_support import caller_path
+
     parser = subparsers.add_parser(
         "verify-audit",
         help="verify the tamper-evident audit chain (exit 0 intact, 1 broken)",
         description="Verify the audit chain; exit 0 when intact, 1 when broken.",
     )
     parser.add_argument(
-        "--export-head", type=Path, metavar="FILE", help="after a successful verification, write the head to FILE"
+        "--export-head", type=caller_path, metavar="FILE", help="after a successful verification, write the head to FILE"
     )
     parser.add_argument(
-        "--check-head", type=Path, metavar="FILE", help="also check the head exported earlier to FILE"
+        "--check-head", type=caller_path, metavar="FILE", help="also check the head exported earlier to FILE"
     )
     parser.set_defaults(handler=cmd_verify_audit)
     return parser
