@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from storage.prompts import PromptStore
 
 TABS = Path(__import__("trulens.dashboard", fromlist=["x"]).__file__).parent / "tabs"
 
@@ -34,7 +33,12 @@ def test_dashboard_page_renders_our_data(sqlite_store, tmp_settings, make_run, m
 
     sqlite_store.record_runs([make_run(i) for i in range(5)])
     sqlite_store.flush()
-    PromptStore(sqlite_store).create("loan-summary", "Summarise {{ customer }}")
+    from prompts.registry import PromptRegistry
+    from security.identity import Principal, Role
+
+    PromptRegistry(sqlite_store, Principal("owner", frozenset(Role), "system")).create(
+        "loan-summary", "Summarise {{ customer }}"
+    )
     monkeypatch.setattr(sys, "argv", ["dashboard", "--database-url", tmp_settings.resolved_database_url])
 
     app = AppTest.from_file(str(TABS / tab), default_timeout=60).run()
