@@ -121,6 +121,8 @@ class PromptRegistry:
         check_slug(slug)
         tags = _clean_tags(tags)
         compiled = self.check(spec, slug=slug, lint=lint)
+        if compiled.lint is not None and compiled.lint.errors:  # nothing is created for a refused version
+            raise LintFailed(compiled.lint.errors)
         self.store.create_prompt(slug, spec.kind, description=description.strip(), tags=tags)
         self._event("prompt_created", slug, {"kind": spec.kind})
         return self._store_version(slug, compiled, note, base=0)

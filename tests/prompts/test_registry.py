@@ -584,3 +584,18 @@ def test_a_lint_error_blocks_the_save(reg, store, unique):
     assert isinstance(raised.value, InputError)
     assert pf_rows(store, slug) == 1 and trulens_rows(store, slug) == 1
     assert reg.resolve(slug).template == "Hello {{ name }}"
+
+
+def test_a_first_version_refused_by_lint_leaves_no_empty_prompt(sqlite_store):
+    from config.errors import InputError
+    from prompts.registry import PromptRegistry
+    from prompts.spec import PromptSpec, VariableSpec
+    from security.identity import Principal, Role
+
+    registry = PromptRegistry(sqlite_store, Principal("ann", frozenset({Role.ANALYST})))
+    bad = PromptSpec(template="Hi {{ nmae }}", variables=(VariableSpec("name"),))
+    with pytest.raises(InputError, match="PF001"):
+        registry.create_prompt("greeting", bad)
+    assert not registry.store.exists("greeting")
+    good = PromptSpec(template="Hi {{ name }}", variables=(VariableSpec("name"),))
+    assert registry.create_prompt("greeting", good).version.version == 1
