@@ -82,6 +82,8 @@ def sign_in(username: str, password: str) -> Session:
 
 def sign_out(reason: str = "user") -> None:
     session: Session | None = st.session_state.pop(SESSION_KEY, None)
+    for key in list(st.session_state):  # nothing of one user's pages (drafts, results) reaches the next
+        del st.session_state[key]
     if session is not None:
         services.accounts().logout(session.principal, reason)
         if session.principal.kind == "sso" and hasattr(st, "logout"):

@@ -351,13 +351,13 @@ def labels_view(who, slug: str) -> None:
             st.markdown("**Move a label** (not production)")
             c1, c2 = st.columns(2)
             label = c1.text_input("Label", "staging", key=f"ps_lab_name_{slug}")
-            version = c2.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_lab_ver_{slug}")
+            version = c2.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_lab_ver_{slug}_{numbers[0]}")
             if st.form_submit_button("Move label"):
                 _act(lambda: registry.set_label(slug, version, label.strip()), f"Moved {label} to v{version}.")
     if who.can(Permission.REQUEST_LABEL_MOVE):
         with st.form(f"ps_request_{slug}", border=True):
             st.markdown("**Request production** (an approver must approve)")
-            version = st.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_req_ver_{slug}")
+            version = st.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_req_ver_{slug}_{numbers[0]}")
             reason = st.text_input("Reason", key=f"ps_req_reason_{slug}", placeholder="e.g. passes the golden set")
             if st.form_submit_button("Request production", type="primary"):
                 _act(lambda: moves.request(slug, version, reason), f"Requested production for v{version}.")
@@ -365,7 +365,7 @@ def labels_view(who, slug: str) -> None:
         review_panel(who, request.id, "tab")
     if who.can(Permission.EMERGENCY_LABEL_MOVE):
         with st.expander("Emergency move of production (admins)"):
-            version = st.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_em_ver_{slug}")
+            version = st.selectbox("Version", numbers, format_func=lambda n: f"v{n}", key=f"ps_em_ver_{slug}_{numbers[0]}")
             reason = st.text_input("Reason (recorded loudly)", key=f"ps_em_reason_{slug}")
             if st.button("Move production now", key=f"ps_em_go_{slug}", icon=":material/emergency:"):
                 _act(lambda: moves.emergency_move(slug, version, reason), f"Production moved to v{version} (emergency).")
@@ -430,7 +430,7 @@ def inbox(who) -> None:
     pending = [r for r in services.label_moves(who).pending() if r.requested_by != who.actor]
     if not pending:
         return
-    with st.expander(f"{len(pending)} label request{'s' if len(pending) > 1 else ''} await your decision", expanded=True, icon=":material/approval:"):
+    with st.expander(f"{len(pending)} label request{'s await' if len(pending) > 1 else ' awaits'} your decision", expanded=True, icon=":material/approval:"):
         for request in pending:
             review_panel(who, request.id, "inbox")
 

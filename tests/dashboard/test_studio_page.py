@@ -84,7 +84,7 @@ def test_request_production_then_an_approver_decides(app_env, monkeypatch):
     LabelMoves(registry, audit=_audit()).request("faq", 2, "passes the golden set")
     at = _open("faq")  # single-user mode: every role, another person than ann
     assert not at.exception, at.exception
-    assert any("await your decision" in e.label for e in at.expander)
+    assert any("awaits your decision" in e.label for e in at.expander)
     assert any("passes the golden set" in m.value for m in at.markdown)
     approve = [b for b in at.button if b.key and b.key.startswith("ps_approve_")]
     approve[0].click().run()
