@@ -710,6 +710,8 @@ def semantic(store, settings: Settings, notes: list[str]) -> list[Row]:
     _print_p("semantic_search(query)", p50, p95, f"({len(times)} queries)")
     for query, slug, score in tops[:4]:
         print(f"    {query!r:<60} -> {slug} ({score:.2f})")
+    slowest = sorted(zip(times, SEMANTIC_QUERIES), reverse=True)[:3]
+    print("  slowest calls: " + ", ".join(f"{_ms(t)} ({q[:30]!r})" for t, q in slowest))
     threads, alone, single = _query_encoding(embedder)
     db_times, _ = _timed(lambda: (registry.store.embeddings(), registry.store.list_prompts()), 9)
     db_s = statistics.median(db_times)
@@ -917,6 +919,13 @@ def trulens_side_by_side(registry, store, drafts: list[Draft]) -> list[Row]:
     print(
         "  (ours returns each prompt with its version count, labels and latest text; TruLens's "
         "get_prompts returns the prompt rows only)"
+    )
+    foreign_times, _ = _timed(registry.store.foreign_versions, 15)
+    store_times, _ = _timed(lambda: registry.store.resolve(sample[0]), 15)
+    print(
+        f"  inside registry.resolve and list_prompts: the look for versions made with TruLens's own SDK "
+        f"(PromptStore.foreign_versions), median {_ms(statistics.median(foreign_times))}; "
+        f"PromptStore.resolve itself, median {_ms(statistics.median(store_times))}"
     )
     return rows
 

@@ -221,6 +221,13 @@ class PromptStore:
         from trulens.core.schema import prompt as prompt_schema
 
         v, p, s = self._versions, self._prompts, self._specs
+        with storage_errors(self._engine), self._engine.connect() as conn:
+            counts = conn.execute(
+                sa.select(sa.select(sa.func.count()).select_from(v).scalar_subquery(),
+                          sa.select(sa.func.count()).select_from(s).scalar_subquery())
+            ).one()
+        if counts[0] <= counts[1]:  # every TruLens version has its spec: nothing to adopt
+            return []
         query = (
             sa.select(p.c.slug, v.c.prompt_version_json)
             .select_from(v.join(p, p.c.prompt_id == v.c.prompt_id))
