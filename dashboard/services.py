@@ -95,7 +95,7 @@ def label_moves(principal):
 
 def cost_estimate(text: str) -> list[dict]:
     """Tokens of ``text`` and its input cost on every provider offered here (unknown prices say so)."""
-    from execution.providers.pricing import price_for
+    from execution.providers.pricing import cost_usd, price_for
     from execution.providers.spec import parse_spec
     from execution.providers.tokens import count_tokens
 
@@ -103,10 +103,10 @@ def cost_estimate(text: str) -> list[dict]:
     rows = []
     for spec in provider_options():
         parsed = parse_spec(spec)
-        price = price_for(str(parsed), parsed.model or "", overrides=settings().prices)
+        cost = cost_usd(price_for(str(parsed), parsed.model or "", overrides=settings().prices), tokens, 0)
         rows.append({
             "model": spec, "input tokens": tokens,
-            "input cost per 1,000 runs (USD)": round(price[0] * tokens / 1000, 4) if price else None,
+            "input cost per 1,000 runs (USD)": round(cost * 1000, 4) if cost is not None else None,
         })
     return rows
 

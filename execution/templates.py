@@ -160,9 +160,8 @@ class PromptTemplate:
         env = _ENV.overlay(loader=jinja2.DictLoader(self.includes)) if self.includes else _ENV
         self._template = env.from_string(source)
 
-    def _include_tree(self, name: str, chain: list[str], seen: set[str] | None = None) -> None:
+    def _include_tree(self, name: str, chain: list[str]) -> None:
         """Parse fragment ``name`` and what it includes; refuse unknown names and cycles."""
-        seen = self._seen if seen is None else seen
         if name in chain:
             raise TemplateError(
                 "Fragments include each other in a cycle: " + " → ".join([*chain, name]) + ".",
@@ -171,11 +170,11 @@ class PromptTemplate:
         if name not in self.includes:
             raise TemplateError(f"Unknown fragment {name!r}.", "Create the fragment first, or fix the reference.")
         ast = parse_source(self.includes[name], f"fragment {name}")
-        if name not in seen:
-            seen.add(name)
+        if name not in self._seen:
+            self._seen.add(name)
             self._asts.append(ast)
         for inner in included_names(ast, f"fragment {name}"):
-            self._include_tree(inner, [*chain, name], seen)
+            self._include_tree(inner, [*chain, name])
 
     @cached_property
     def variables(self) -> list[str]:

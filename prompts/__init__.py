@@ -1,3 +1,3 @@
 """Authoring: the prompt registry service, versions, labels and four-eyes approvals, lint,
-fragments, diffs and YAML sync. Services here check permissions themselves and never
-import streamlit."""
+fragments, diffs and YAML sync. Services here check permissions themselves and hold no UI
+code (pages call them)."""

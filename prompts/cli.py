@@ -297,15 +297,10 @@ def _spec_from_file(path: Path):
     """(name, slug or None, spec) from a template, a spec mapping or a prompt file (its newest version)."""
     from config.errors import InputError, PromptForgeError
     from prompts.spec import PromptSpec
-    from prompts.yaml_sync import FileError, load_yaml, parse_prompt_file
+    from prompts.yaml_sync import FileError, load_yaml, parse_prompt_file, read_utf8
 
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path} does not exist.", "Check the path.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text.", "Save it as UTF-8.") from None
+    text = read_utf8(path, InputError)
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         return str(path), None, PromptSpec(template=text)
     data = load_yaml(text, str(path))

@@ -351,16 +351,17 @@ class PromptRegistry:
         return SaveResult(version, created, list(report.warnings) if report is not None else [])
 
     def _resolve_includes(
-        self, names: list[str], pins: dict[str, int], includes: dict[str, str], slug: str | None, chain=()
+        self, names: list[str], pins: dict[str, int], includes: dict[str, str], slug: str | None
     ) -> None:
+        """Resolve each reference (and what it includes) to the version its label points at now.
+        Cycles among fragments are refused by the sandbox when the template is built."""
         for ref in names:
             if ref in includes:
                 continue
             fragment_slug, _ = split_ref(ref)
-            if fragment_slug == slug or ref in chain:
+            if fragment_slug == slug:
                 raise TemplateError(
-                    "Fragments include each other in a cycle: " + " → ".join([*chain, ref]) + ".",
-                    "Remove one of the includes.",
+                    f"Fragments include each other in a cycle: {slug} → {ref}.", "Remove one of the includes."
                 )
             if not self.store.exists(fragment_slug):
                 raise TemplateError(f"Unknown fragment {ref!r}.", "Create the fragment first, or fix the reference.")
@@ -368,14 +369,12 @@ class PromptRegistry:
             pins[ref] = version.version
             includes[ref] = version.template
             inner = included_names(parse_source(version.template, f"fragment {ref}"), f"fragment {ref}")
-            self._resolve_includes(inner, pins, includes, slug, (*chain, ref))
+            self._resolve_includes(inner, pins, includes, slug)
 
     def _context_window(self, spec: PromptSpec) -> int | None:
-        try:
-            from config.settings import get_settings
-            from execution.providers.context_windows import context_window_for
-        except ImportError:
-            return None
+        from config.settings import get_settings
+        from execution.providers.context_windows import context_window_for
+
         settings = self._settings or get_settings()
         provider = spec.defaults.provider or settings.default_provider
         return context_window_for(provider, getattr(settings, "context_windows", {}) or {})

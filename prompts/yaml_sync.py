@@ -312,17 +312,22 @@ class FileError(InputError):
     """A file that cannot be imported; nothing of it is written."""
 
 
+def read_utf8(path: Path, error: type[InputError] = FileError) -> str:
+    """The text of ``path``; a missing, unreadable or non-UTF-8 file raises ``error`` saying which."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise error(f"{path} does not exist.", "Check the path.") from None
+    except UnicodeDecodeError:
+        raise error(f"{path} is not UTF-8 text.", "Save it as UTF-8.") from None
+    except OSError as exc:
+        raise error(f"Cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+
+
 def read_file(path: Path) -> PromptFile:
     """Parse and check one file on its own; ``FileError`` says what is wrong (one line)."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise FileError(f"{path} does not exist.", "Check the path.") from None
-    except UnicodeDecodeError:
-        raise FileError(f"{path} is not UTF-8 text.", "Save it as UTF-8.") from None
-    except OSError as exc:
-        raise FileError(f"Cannot read {path}: {exc.strerror or exc}.", "Check the path.") from None
+    text = read_utf8(path)
     try:
         return parse_prompt_file(load_yaml(text, "The file"), path)
     except FileError:
