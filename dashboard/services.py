@@ -124,8 +124,9 @@ def demo_status() -> dict:
     return status(settings())
 
 
-def provider_options() -> list[str]:
-    """Provider specs to offer: the offline model plus every configured provider."""
+def provider_options(preferred: str | None = None) -> list[str]:
+    """Provider specs to offer: ``preferred`` (a version's default) first, then the
+    configured default, the offline model and every configured provider."""
     cfg = settings()
     models = {"openai": cfg.openai_default_model, "anthropic": cfg.anthropic_default_model}
     specs = [
@@ -134,7 +135,7 @@ def provider_options() -> list[str]:
         if c["group"] == "providers" and c["available"]
     ]
     default = cfg.default_provider
-    return list(dict.fromkeys([default, "offline", *specs]))
+    return list(dict.fromkeys([s for s in (preferred, default) if s] + ["offline", *specs]))
 
 
 def evaluator(principal):

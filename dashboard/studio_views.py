@@ -12,7 +12,7 @@ import streamlit as st
 from config.errors import ConflictError, PromptForgeError
 from dashboard import services
 from dashboard.trace import render_trace
-from dashboard.widgets import show_error
+from dashboard.widgets import show_error, variable_inputs
 from prompts.diff import DIFF_CSS, render_html, spec_diff
 from prompts.registry import PRODUCTION, LintFailed
 from prompts.spec import ROLES, VARIABLE_TYPES, Message, ModelDefaults, PromptSpec, VariableSpec
@@ -453,25 +453,13 @@ def test_run_view(who, slug: str) -> None:
     registry = services.prompts(who)
     version = registry.resolve(slug)
     spec = PromptSpec.from_dict(version.spec)
-    if spec.kind != "template":
-        st.info("Test runs of chat prompts are not supported yet.", icon=":material/info:")
-        return
     template = registry.template(version)
     with st.form(f"ps_run_{slug}"):
         st.caption(f"Runs {version.ref} through the governed pipeline (scrub, screen, model, scrub, metrics, record).")
-        values = {}
-        for name in template.variables:
-            typed = spec.variable(name) or VariableSpec(name)
-            label = f"{name} · {VARIABLE_TYPES[typed.type].lower()}"
-            if typed.type == "choice":
-                values[name] = st.selectbox(label, typed.choices, key=f"ps_run_{slug}_{name}")
-            elif typed.type == "number":
-                values[name] = str(st.number_input(label, value=0.0, key=f"ps_run_{slug}_{name}"))
-            elif typed.type in ("long_text", "untrusted"):
-                values[name] = st.text_area(label, key=f"ps_run_{slug}_{name}", height=90)
-            else:
-                values[name] = st.text_input(label, key=f"ps_run_{slug}_{name}")
-        provider = st.selectbox("Provider", services.provider_options(), key=f"ps_run_{slug}_provider")
+        values = variable_inputs(template.variables, f"ps_run_{slug}", spec=spec)
+        provider = st.selectbox(
+            "Provider", services.provider_options(spec.defaults.provider), key=f"ps_run_{slug}_provider"
+        )
         if st.form_submit_button("Run test", type="primary", icon=":material/play_arrow:"):
             from execution.prompt_ref import PromptRef
 

@@ -67,3 +67,40 @@ def verdict_box(injection: dict) -> None:
     reasons = injection.get("reasons") or []
     body = title + ("  \n" + "  \n".join(f"- {r}" for r in reasons[:5]) if reasons else "  \nNo rule matched.")
     getattr(st, kind)(body, icon=icon)
+
+
+def variable_inputs(
+    names: list[str],
+    key: str,
+    spec=None,
+    defaults: dict[str, str] | None = None,
+    is_untrusted=None,
+) -> dict[str, str]:
+    """One input per variable, typed by the version's ``spec`` (a ``PromptSpec``) where it
+    declares the variable: a list for a choice, a number field, a text area for long
+    text and untrusted content. ``is_untrusted`` marks the names the injection policy
+    treats as untrusted. Returns name -> value as text."""
+    from prompts.spec import VARIABLE_TYPES, VariableSpec
+
+    defaults = defaults or {}
+    values: dict[str, str] = {}
+    for name in names:
+        typed = (spec.variable(name) if spec is not None else None) or VariableSpec(name, "long_text")
+        untrusted = typed.untrusted or bool(is_untrusted and is_untrusted(name))
+        kind = "untrusted content" if untrusted else VARIABLE_TYPES[typed.type].lower()
+        label = f"{name} · {kind}" if spec is not None or untrusted else name
+        help_text = (
+            "Untrusted content: also screened for instructions hidden in it (indirect injection)."
+            if untrusted
+            else (typed.description or None)
+        )
+        widget_key = f"{key}_{name}"
+        if typed.type == "choice":
+            values[name] = st.selectbox(label, typed.choices, key=widget_key, help=help_text)
+        elif typed.type == "number":
+            values[name] = str(st.number_input(label, value=0.0, key=widget_key, help=help_text))
+        elif typed.type == "short_text":
+            values[name] = st.text_input(label, defaults.get(name, ""), key=widget_key, help=help_text)
+        else:
+            values[name] = st.text_area(label, defaults.get(name, ""), height=80, key=widget_key, help=help_text)
+    return values

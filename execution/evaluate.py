@@ -147,7 +147,9 @@ class Evaluator:
             metric_set = metric_set.only(metrics)
         if not metric_set.specs:
             raise ConfigError("The metric set is empty.", "Choose at least one metric.")
-        provider_spec = provider or self.settings.default_provider
+        # the caller's provider, else the version's default, else the configured one
+        default = self._registry().template(version).run.provider
+        provider_spec = provider or default or self.settings.default_provider
         self.pipeline.provider(provider_spec)  # an unknown provider or a missing key fails now
         judge_obj = self._judge(judge)
         built = metric_set.build(MetricContext(self.settings, judge=judge_obj))  # bad options fail now

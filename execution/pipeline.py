@@ -30,6 +30,7 @@ from config.settings import Settings
 from evaluation.registry import Metric, MetricInput, MetricResult, build_metrics
 from evaluation.summary import SIMULATED_SUFFIX
 from evaluation.signals import DEFAULT_METRICS
+from execution.chat_template import joined_scrub
 from execution.datasets import CONTEXT, EXPECTED, RowFailure, template_values
 from execution.prompt_ref import PromptRef
 from execution.providers import ChatProvider, ChatResult
@@ -176,10 +177,11 @@ class _Prepared:
     index: int
     record_id: str
     started_ns: int
-    scrub: ScrubResult
+    scrub: ScrubResult  # the whole prompt (a chat prompt's transcript)
     verdict: Verdict
     pseudonyms: PseudonymMap
     stages: _Stages
+    messages: list[tuple[str, str]]  # (role, scrubbed text): what the model is sent
     expected: str | None = None
     context: str | None = None
 
@@ -188,31 +190,44 @@ class _Preparing:
     """Rendered rows whose input scrubbing is under way."""
 
     def __init__(
-        self, pipeline: Pipeline, rendered: list, job: ScrubJob | None, t_scrub: int, ids: list[str]
+        self,
+        pipeline: Pipeline,
+        rendered: list,
+        job: ScrubJob | None,
+        t_scrub: int,
+        ids: list[str],
+        untrusted: frozenset[str],
     ) -> None:
         self._pipeline, self._rendered, self._job, self._t_scrub = pipeline, rendered, job, t_scrub
-        self._ids = ids
+        self._ids, self._untrusted = ids, untrusted
 
     def finish(self) -> list[_Prepared]:
         """Scrub (fail closed) and screen the rows: ready for the model."""
         if self._job is None:
             return []
         maps = [PseudonymMap() for _ in self._rendered]
-        scrubbed = self._job.finish(maps)
+        # a row's messages were scrubbed as separate texts, sharing the row's pseudonyms
+        parts = iter(self._job.finish([pmap for r, pmap in zip(self._rendered, maps) for _ in r[1]]))
+        messages = [[(role, next(parts)) for role, _ in r[1]] for r in self._rendered]
+        scrubbed = [
+            joined_scrub([role for role, _ in row], [text for _, text in r[1]], [s for _, s in row])
+            for r, row in zip(self._rendered, messages)
+        ]
         scrub_end = time.time_ns()
         prepared: list[_Prepared] = []
         # the prompts are screened together, so the model-backed rules batch the whole chunk
         t_screen = time.time_ns()
         prompt_verdicts = self._pipeline.screener.screen_many([scrub.text for scrub in scrubbed], source="prompt")
-        for (index, _text, variables, stages, t0, expected, context), scrub, pmap, on_prompt, record_id in zip(
-            self._rendered, scrubbed, maps, prompt_verdicts, self._ids
+        for (index, _parts, variables, stages, t0, expected, context), scrub, row, pmap, on_prompt, record_id in zip(
+            self._rendered, scrubbed, messages, maps, prompt_verdicts, self._ids
         ):
             stages.items.append(
                 StageTiming("scrub_input", self._t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(maps)})
             )
-            verdict = self._pipeline._screen(on_prompt, variables, pmap)
+            verdict = self._pipeline._screen(on_prompt, variables, pmap, self._untrusted)
             stages.add("screen", t_screen, score=verdict.score, action=verdict.action)
-            prepared.append(_Prepared(index, record_id, t0, scrub, verdict, pmap, stages, expected, context))
+            sent = [(role, s.text) for role, s in row]
+            prepared.append(_Prepared(index, record_id, t0, scrub, verdict, pmap, stages, sent, expected, context))
         return prepared
 
     def cancel(self) -> None:
@@ -312,14 +327,15 @@ class Pipeline:
         recorded result with ``status == "error"``."""
         self.principal.require(Permission.RUN_PROMPTS, "run prompts")
         prompt = prompt or PromptRef.adhoc(template)
-        chat = self.provider(provider)  # unknown provider / missing key fail before any work
+        # the caller's provider, else the version's default: unknown or keyless fail before any work
+        chat = self.provider(provider or template.run.provider)
         self.store  # noqa: B018 - an unusable database fails before any model call is paid for
         try:
             prepared = self._prepare([(0, variables, expected, context)], template).finish()
         except PromptForgeError as exc:
             self._audit_rejection(prompt, chat, exc)
             raise
-        [result] = self._complete(prepared, prompt, chat, batch_id=None, concurrency=1)
+        [result] = self._complete(prepared, prompt, chat, batch_id=None, concurrency=1, options=template.run.call_options())
         self.store.flush()
         return result
 
@@ -342,7 +358,8 @@ class Pipeline:
         options = options or BatchOptions()
         self.principal.require(Permission.RUN_PROMPTS, "run prompts")
         prompt = prompt or PromptRef.adhoc(template)
-        chat = self.provider(provider)
+        chat = self.provider(provider or template.run.provider)
+        call_options = template.run.call_options()
         self.store  # noqa: B018 - an unusable database fails before any model call is paid for
         concurrency = 1 if all(spec.kind == "offline" for spec in chat.chain) else max(1, concurrency or self.settings.batch_concurrency)
         rows = list(rows)
@@ -376,7 +393,9 @@ class Pipeline:
                     break
                 prepared = ahead.popleft().finish()
                 ahead.extend(prepare(offset) for offset in islice(offsets, 1))
-                chunk = self._complete(prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency, metrics=metrics)
+                chunk = self._complete(
+                    prepared, prompt, chat, batch_id=batch_id, concurrency=concurrency, metrics=metrics, options=call_options
+                )
                 if options.record_rejected:
                     chunk += self._record_rejected(skipped[rejections_recorded:], prompt, chat, batch_id, options.record_id)
                     rejections_recorded = len(skipped)
@@ -404,34 +423,38 @@ class Pipeline:
         """Render rows and start scrubbing them (a pool's workers begin at once); with
         ``failures`` a bad row is recorded there and skipped, without it the error
         propagates (single runs). ``_Preparing.finish`` completes the rows."""
-        rendered: list[tuple[int, str, dict[str, str], _Stages, int, str | None, str | None]] = []
+        rendered: list[tuple[int, list[tuple[str, str]], dict[str, str], _Stages, int, str | None, str | None]] = []
         for index, variables, expected, context in rows:
             stages = _Stages()
             t0 = time.time_ns()
             try:
-                text = template.render(variables)
-                if not text.strip():
+                messages = template.render_messages(variables)
+                if not any(text.strip() for role, text in messages if role == "user"):
                     raise InputError("The rendered prompt is empty.", "Fill in the variables or the template.")
             except PromptForgeError as exc:
                 if failures is None:
                     raise
                 failures.append(RowFailure(index, str(exc)))
                 continue
-            stages.add("render", t0, chars=len(text))
-            rendered.append((index, text, variables, stages, t0, expected, context))
+            stages.add("render", t0, chars=sum(len(text) for _, text in messages))
+            rendered.append((index, messages, variables, stages, t0, expected, context))
         t_scrub = time.time_ns()
         ids = [record_id(r[0]) for r in rendered]
         # fails closed: a ScrubbingError propagates and nothing is sent or stored
-        job = self.scrubber.begin([r[1] for r in rendered]) if rendered else None
-        return _Preparing(self, rendered, job, t_scrub, ids)
+        texts = [text for r in rendered for _, text in r[1]]
+        job = self.scrubber.begin(texts) if rendered else None
+        return _Preparing(self, rendered, job, t_scrub, ids, template.run.untrusted)
 
-    def _screen(self, on_prompt: Verdict, variables: dict[str, str], pmap: PseudonymMap) -> Verdict:
-        """The prompt's verdict combined with those of its variable values."""
+    def _screen(
+        self, on_prompt: Verdict, variables: dict[str, str], pmap: PseudonymMap, declared_untrusted: frozenset[str]
+    ) -> Verdict:
+        """The prompt's verdict combined with those of its variable values; a value is
+        untrusted when the version declares it so or the injection policy names it."""
         verdicts = [on_prompt]
         if self.settings.injection.screen_variables:
             for name, value in variables.items():
                 if isinstance(value, str) and value.strip():
-                    untrusted = self.settings.injection.is_untrusted(name)
+                    untrusted = name in declared_untrusted or self.settings.injection.is_untrusted(name)
                     # model-backed rules read a trusted value inside the rendered prompt
                     v = self.screener.screen(value, source=f"variable:{name}", untrusted=untrusted, models=untrusted)
                     if v.hits:
@@ -449,8 +472,10 @@ class Pipeline:
         batch_id: str | None,
         concurrency: int,
         metrics: list[Metric] | None = None,
+        options: dict | None = None,
     ) -> list[RunResult]:
-        """Call the model, scrub output, score and record a chunk of prepared rows."""
+        """Call the model (with the version's ``options``: temperature, max tokens), scrub
+        output, score and record a chunk of prepared rows."""
         metrics = self._metrics if metrics is None else metrics
         if not prepared:
             return []
@@ -460,7 +485,7 @@ class Pipeline:
         def call(p: _Prepared) -> None:
             t = time.time_ns()
             try:
-                answers[p.record_id] = chat.invoke(p.scrub.text, system=self.settings.system_prompt)
+                answers[p.record_id] = chat.invoke(p.messages, system=self.settings.system_prompt, options=options)
                 p.stages.add("model", t, provider=answers[p.record_id].provider)
             except ProviderError as exc:
                 answers[p.record_id] = exc

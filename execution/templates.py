@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import jinja2
@@ -87,6 +88,32 @@ class RenderLimits:
 FRAGMENT_PREFIX = "fragment:"
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """What a registered version asks of its runs, beyond its text.
+
+    ``provider``: the provider spec used when the caller names none; ``temperature`` and
+    ``max_tokens`` go with every model call; ``untrusted``: variables whose values the
+    injection screen reads as data (indirect injection); ``check_values``: validates the
+    values before rendering (types, choices, sizes), raising ``InputError``.
+    """
+
+    provider: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    untrusted: frozenset[str] = frozenset()
+    check_values: Callable[[dict[str, object]], None] | None = field(default=None, compare=False)
+
+    def call_options(self) -> dict[str, float | int]:
+        """Keyword arguments for the model call (only what the version sets)."""
+        out: dict[str, float | int] = {}
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            out["max_tokens"] = self.max_tokens
+        return out
+
+
 def parse_source(source: str, where: str = "template") -> nodes.Template:
     """The Jinja2 syntax tree of ``source`` in the sandbox's dialect; a syntax error names the line."""
     try:
@@ -142,9 +169,14 @@ class PromptTemplate:
     """
 
     def __init__(
-        self, source: str, limits: RenderLimits | None = None, includes: dict[str, str] | None = None
+        self,
+        source: str,
+        limits: RenderLimits | None = None,
+        includes: dict[str, str] | None = None,
+        run: RunSettings | None = None,
     ) -> None:
         self.limits = limits or RenderLimits()
+        self.run = run or RunSettings()
         if not isinstance(source, str):
             raise TemplateError("The template must be text.", "Paste the template as plain text.")
         check_text(source, "template", self.limits.max_template_chars)
@@ -192,27 +224,17 @@ class PromptTemplate:
             h.update(b"\0" + name.encode("utf-8") + b"\0" + self.includes[name].encode("utf-8"))
         return h.hexdigest()
 
+    def render_messages(self, variables: dict[str, object]) -> list[tuple[str, str]]:
+        """The rendered prompt as chat messages: one user message."""
+        return [("user", self.render(variables))]
+
     def render(self, variables: dict[str, object]) -> str:
         """Render with ``variables``; unknown or missing names are errors, never blanks."""
-        missing = [name for name in self.variables if name not in variables]
-        if missing:
-            raise TemplateError(
-                f"Missing value for variable{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
-                "Fill in every variable the template declares.",
-            )
-        unknown = sorted(set(variables) - set(self.variables))
-        if unknown:
-            raise TemplateError(
-                f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
-                f"The template declares: {', '.join(self.variables) or 'no variables'}. "
-                "Remove the extra values or use them in the template.",
-            )
-        for name, value in variables.items():
-            if isinstance(value, str):
-                check_text(value, f"variable '{name}'", self.limits.max_variable_chars)
-        return self._render_with_limits(variables)
+        check_variables(self.variables, variables, self.limits, self.run)
+        return self.render_prechecked(variables)
 
-    def _render_with_limits(self, variables: dict[str, object]) -> str:
+    def render_prechecked(self, variables: dict[str, object]) -> str:
+        """Render values already checked by ``check_variables`` (time and size still capped)."""
         result: list[str] = []
         error: list[BaseException] = []
         size = 0
@@ -250,6 +272,31 @@ class PromptTemplate:
 
 class _TooLarge(Exception):
     pass
+
+
+def check_variables(
+    declared: list[str], variables: dict[str, object], limits: RenderLimits, run: RunSettings
+) -> None:
+    """Every declared variable has a value, no value is unknown or oversized, and the
+    version's own checks (types, choices, sizes) pass."""
+    missing = [name for name in declared if name not in variables]
+    if missing:
+        raise TemplateError(
+            f"Missing value for variable{'s' if len(missing) > 1 else ''}: {', '.join(missing)}.",
+            "Fill in every variable the template declares.",
+        )
+    unknown = sorted(set(variables) - set(declared))
+    if unknown:
+        raise TemplateError(
+            f"Unknown variable{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}.",
+            f"The template declares: {', '.join(declared) or 'no variables'}. "
+            "Remove the extra values or use them in the template.",
+        )
+    for name, value in variables.items():
+        if isinstance(value, str):
+            check_text(value, f"variable '{name}'", limits.max_variable_chars)
+    if run.check_values is not None:
+        run.check_values(variables)
 
 
 def _translate(exc: BaseException) -> TemplateError:

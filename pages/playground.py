@@ -7,8 +7,9 @@ import streamlit as st
 from config.errors import PromptForgeError
 from dashboard import auth, services
 from dashboard.trace import render_trace
-from dashboard.widgets import show_error
+from dashboard.widgets import show_error, variable_inputs
 from execution.prompt_ref import PromptRef
+from prompts.spec import PromptSpec
 from security.identity import Permission
 
 EXAMPLE_TEMPLATE = (
@@ -34,7 +35,7 @@ with left:
     source = st.segmented_control(
         "Template", ["Paste a template", "Registered prompt"], default="Paste a template", key="pg_source"
     )
-    prompt_ref = None
+    prompt_ref = spec = None
     try:
         if source == "Registered prompt":
             catalogue = services.prompts(who).list_prompts()
@@ -47,43 +48,42 @@ with left:
             summary = by_slug[slug]
             choices = [*sorted(summary.labels), *[f"v{n}" for n in range(summary.versions, 0, -1)]]
             selector = ver.selectbox("Version or label", choices, key="pg_version")
-            version = services.prompts(who).resolve(f"{slug}@{selector}")
+            registry = services.prompts(who)
+            version = registry.resolve(f"{slug}@{selector}")
             st.caption(
                 (summary.description or slug)
                 + f" · v{version.version}"
                 + (f" · label **{version.label}**" if version.label else "")
+                + (" · chat messages" if version.kind == "chat" else "")
             )
             st.code(version.template, language="jinja2", wrap_lines=True)
-            template_source = version.template
+            template = registry.template(version)  # its fragments, defaults and variable types
+            spec = PromptSpec.from_dict(version.spec)
             prompt_ref = PromptRef.registered(version.slug, version.version, version.label)
         else:
             template_source = st.text_area("Template (Jinja2)", EXAMPLE_TEMPLATE, height=140, key="pg_template")
-        template = services.template(template_source)
+            template = services.template(template_source)
     except PromptForgeError as exc:
         show_error(exc)
         st.stop()
 
-    options = services.provider_options()
-    choice = st.selectbox("Provider", [*options, CUSTOM], key="pg_provider")
+    options = services.provider_options(template.run.provider)
+    choice = st.selectbox(
+        "Provider",
+        [*options, CUSTOM],
+        key=f"pg_provider_{template.run.provider or ''}",  # a version's own default is preselected
+        help="A registered version's default provider comes first; its temperature and token limit apply.",
+    )
     provider = st.text_input("Provider spec", placeholder="compat:llama3.1@http://localhost:11434/v1", key="pg_provider_spec") if choice == CUSTOM else choice
     if provider == "offline":
         st.caption(":material/power_off: **offline** is a built-in simulation: deterministic, no network. Its answers are labelled as such.")
 
     with st.form("pg_form", border=True):
         st.markdown("**Variables**" if template.variables else "This template has no variables.")
-        untrusted = services.settings().injection.is_untrusted
-        values = {
-            name: st.text_area(
-                f"{name} · untrusted content" if untrusted(name) else name,
-                EXAMPLE_VALUES.get(name, ""),
-                height=80,
-                key=f"pg_var_{name}",
-                help="Untrusted content: also screened for instructions hidden in it (indirect injection)."
-                if untrusted(name)
-                else None,
-            )
-            for name in template.variables
-        }
+        values = variable_inputs(
+            template.variables, "pg_var", spec=spec, defaults=EXAMPLE_VALUES,
+            is_untrusted=services.settings().injection.is_untrusted,
+        )
         submitted = st.form_submit_button("Run governed prompt", type="primary", width="stretch")
 
     if submitted:

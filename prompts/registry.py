@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from config.errors import ConflictError, InputError, TemplateError
-from execution.templates import FRAGMENT_PREFIX, PromptTemplate, RenderLimits, included_names, parse_source
+from execution.chat_template import ChatTemplate
+from execution.templates import FRAGMENT_PREFIX, PromptTemplate, RenderLimits, RunSettings, included_names, parse_source
 from prompts.projection import project
 from prompts.spec import Message, PromptSpec, VariableSpec
 from security.identity import Permission, Principal
@@ -189,15 +190,22 @@ class PromptRegistry:
             )
         return Compiled(pinned, includes, variables, report)
 
-    def template(self, version: PromptVersion) -> PromptTemplate:
-        """The sandboxed template of a template prompt version, with its pinned fragments."""
+    def template(self, version: PromptVersion) -> PromptTemplate | ChatTemplate:
+        """The runnable form of a version: its sandboxed template (or chat messages) with
+        the pinned fragments, its model defaults, its untrusted variables and its
+        variable types."""
         spec = PromptSpec.from_dict(version.spec)
-        if spec.kind != "template":
-            raise InputError(
-                f"{version.ref} is a chat prompt; running chat prompts is not supported yet.",
-                "Use a template prompt in the Playground and in batches.",
-            )
-        return PromptTemplate(spec.template, self.limits, includes=self.pinned_includes(spec))
+        run = RunSettings(
+            provider=spec.defaults.provider,
+            temperature=spec.defaults.temperature,
+            max_tokens=spec.defaults.max_tokens,
+            untrusted=frozenset(v.name for v in spec.variables if v.untrusted),
+            check_values=spec.check_values,
+        )
+        includes = self.pinned_includes(spec)
+        if spec.kind == "chat":
+            return ChatTemplate([(m.role, m.content) for m in spec.messages], self.limits, includes=includes, run=run)
+        return PromptTemplate(spec.template, self.limits, includes=includes, run=run)
 
     def pinned_includes(self, spec: PromptSpec) -> dict[str, str]:
         """Fragment reference -> the source of the exact version the spec was pinned to."""

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from config.errors import InputError
+from execution.chat_template import ROLES, transcript
 
 SCHEMA_VERSION = 1
 
@@ -26,7 +27,6 @@ VARIABLE_TYPES = {
     "choice": "Choice",
     "untrusted": "Untrusted content",  # screened as data (indirect injection)
 }
-ROLES = ("system", "user", "assistant")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 # sizes assumed for variables that declare none (characters), used for context-window checks
@@ -59,6 +59,24 @@ class VariableSpec:
     @property
     def untrusted(self) -> bool:
         return self.type == "untrusted"
+
+    def check_value(self, value: object) -> None:
+        """Refuse a value this variable's type does not allow, saying what would do."""
+        text = str(value)
+        if self.max_chars is not None and len(text) > self.max_chars:
+            raise InputError(
+                f"Variable '{self.name}' has {len(text):,} characters; this prompt allows {self.max_chars:,}.",
+                "Shorten the value, or raise the variable's limit in a new version of the prompt.",
+            )
+        if self.type == "number":
+            try:
+                float(text.strip().replace(",", ""))
+            except ValueError:
+                raise InputError(f"Variable '{self.name}' must be a number, not {text[:20]!r}.", "Write a number, e.g. 1250.") from None
+        if self.type == "choice" and text not in self.choices:
+            raise InputError(
+                f"Variable '{self.name}' must be one of: {', '.join(self.choices)}.", "Pick one of the listed values."
+            )
 
     @property
     def size(self) -> int:
@@ -163,10 +181,16 @@ class PromptSpec:
         """Every source as one text (chat messages as ``[role]`` sections), for search and display."""
         if self.kind == "template":
             return self.template
-        return "\n\n".join(f"[{m.role}]\n{m.content}" for m in self.messages)
+        return transcript([(m.role, m.content) for m in self.messages])
 
     def variable(self, name: str) -> VariableSpec | None:
         return next((v for v in self.variables if v.name == name), None)
+
+    def check_values(self, values: dict[str, object]) -> None:
+        """Every value this spec types is of its type (numbers, choices, sizes)."""
+        for variable in self.variables:
+            if variable.name in values:
+                variable.check_value(values[variable.name])
 
     def with_fragments(self, pins: dict[str, int]) -> PromptSpec:
         return replace(self, fragments=dict(sorted(pins.items())))

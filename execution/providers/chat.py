@@ -14,6 +14,7 @@ import functools
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -67,10 +68,17 @@ class ChatProvider:
                 self._models[spec] = provider_kind(spec.kind).factory(spec, self.settings)
             return self._models[spec]
 
-    def invoke(self, prompt: str, system: str | None = None) -> ChatResult:
-        """Answer ``prompt`` (already scrubbed) with the first provider of the chain that can."""
-        messages: list[BaseMessage] = [SystemMessage(system)] if system else []
-        messages.append(HumanMessage(prompt))
+    def invoke(
+        self,
+        prompt: str | Sequence[tuple[str, str]],
+        system: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        """Answer ``prompt`` (already scrubbed: a text, or ``(role, text)`` chat messages)
+        with the first provider of the chain that can; ``options`` (temperature,
+        max_tokens) go with every call."""
+        messages = to_messages(prompt, system)
+        options = options or {}
         attempts, latency_s = 0, 0.0
         failures: list[tuple[ProviderSpec, ProviderError]] = []
         for spec in self.chain:
@@ -78,7 +86,7 @@ class ChatProvider:
             started = time.perf_counter()
             try:
                 reply, used = call_with_retries(
-                    functools.partial(model.invoke, messages),
+                    functools.partial(model.invoke, messages, **options),
                     max_retries=self.settings.provider_max_retries,
                     backoff_s=self.settings.provider_backoff_s,
                     label=spec.display,
@@ -96,9 +104,14 @@ class ChatProvider:
             return self._result(spec, reply, messages, attempts, failures, latency_s)
         raise _chain_failed(failures)
 
-    async def ainvoke(self, prompt: str, system: str | None = None) -> ChatResult:
+    async def ainvoke(
+        self,
+        prompt: str | Sequence[tuple[str, str]],
+        system: str | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> ChatResult:
         """``invoke`` in a worker thread (same retries, fallbacks and result)."""
-        return await asyncio.to_thread(self.invoke, prompt, system)
+        return await asyncio.to_thread(self.invoke, prompt, system, options)
 
     def _result(
         self,
@@ -134,6 +147,23 @@ class ChatProvider:
             attempts=attempts,
             fallbacks_tried=[s.display for s, _ in failures],
         )
+
+
+_MESSAGE_TYPES = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+
+
+def to_messages(prompt: str | Sequence[tuple[str, str]], system: str | None = None) -> list[BaseMessage]:
+    """LangChain messages for a prompt text or ``(role, text)`` pairs. ``system`` (the
+    governance system prompt) and the prompt's own leading system messages become one
+    system message at the start, the form every provider accepts."""
+    pairs = [("user", prompt)] if isinstance(prompt, str) else list(prompt)
+    leading = 0
+    while leading < len(pairs) and pairs[leading][0] == "system":
+        leading += 1
+    system_texts = [t for t in [system, *(text for _, text in pairs[:leading])] if t]
+    out: list[BaseMessage] = [SystemMessage("\n\n".join(system_texts))] if system_texts else []
+    out += [_MESSAGE_TYPES[role](text) for role, text in pairs[leading:]]
+    return out
 
 
 def _chain_failed(failures: list[tuple[ProviderSpec, ProviderError]]) -> ProviderError:

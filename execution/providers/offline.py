@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration
 from langchain_core.outputs import ChatResult as LCChatResult
 
-from execution.providers.tokens import count_tokens
+from execution.providers.tokens import count_tokens, truncate_tokens
 
 SIMULATION_LABEL = "[offline simulation]"
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
@@ -81,6 +81,9 @@ class OfflineChatModel(BaseChatModel):
         humans = [m.text for m in messages if isinstance(m, HumanMessage)]
         prompt = humans[-1] if humans else ""
         text = simulate_reply(prompt, system)
+        max_tokens = kwargs.get("max_tokens")
+        if max_tokens:  # a version's token limit cuts the simulated answer as a model would
+            text = truncate_tokens(text, int(max_tokens))
         input_tokens = sum(count_tokens(m.text) for m in messages)
         output_tokens = count_tokens(text)
         message = AIMessage(

@@ -25,3 +25,9 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     return len(_encoding().encode(text, disallowed_special=()))
+
+
+def truncate_tokens(text: str, max_tokens: int) -> str:
+    """The first ``max_tokens`` tokens of ``text`` (all of it when it is shorter)."""
+    tokens = _encoding().encode(text, disallowed_special=())
+    return text if len(tokens) <= max_tokens else _encoding().decode(tokens[:max_tokens])

@@ -330,3 +330,24 @@ def test_find_takes_a_unique_id_prefix_and_counts_match_the_rows(world):
     assert evaluator.count_results(run.id) == 3 == evaluator.results(run.id)[1]
     assert evaluator.count_results(run.id, status="error") == 0
     assert evaluator.count_results(other.id) == 0
+
+
+def test_a_chat_version_runs_on_its_default_provider_with_its_settings(world, llm_server):
+    from prompts.spec import Message, ModelDefaults, PromptSpec, VariableSpec
+
+    pipeline, evaluator, datasets = world
+    provider = f"compat:house-model@{llm_server.openai_base_url}"
+    spec = PromptSpec(
+        messages=(Message("system", "Answer in one sentence."), Message("user", "Question: {{ question }}")),
+        variables=(VariableSpec("question"),),
+        defaults=ModelDefaults(provider=provider, temperature=0.1, max_tokens=40),
+    )
+    PromptRegistry(pipeline.store, ANALYST).create_prompt("faq-chat", spec, lint=False)
+    datasets.save_dataset("chat-questions", _rows(3))
+    run = evaluator.create("faq-chat@latest", "chat-questions", metrics=["latency_s"])
+    assert run.provider == provider
+    report = evaluator.execute(run.id)
+    assert report.run.status == "done" and len(llm_server.requests) == 3
+    for request in llm_server.requests:
+        assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
+        assert request.body["temperature"] == 0.1 and request.body["model"] == "house-model"

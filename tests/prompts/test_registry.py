@@ -386,8 +386,11 @@ def test_chat_prompts_store_messages_and_keep_their_kind(reg, store, unique):
     with pytest.raises(InputError, match="kind is fixed"):
         reg.save(slug, tpl("Explain {{ product }}", "product"), "as template", lint=False)
     assert pf_rows(store, slug) == 1
-    with pytest.raises(InputError, match="chat prompt"):
-        reg.template(resolved)
+    runnable = reg.template(resolved)
+    assert runnable.render_messages({"product": "savings", "short": True}) == [
+        ("system", "You are a careful bank assistant."),
+        ("user", "Explain savings briefly."),
+    ]
 
     template_slug = f"tmpl-{unique}"
     reg.create_prompt(template_slug, tpl("Explain {{ product }}", "product"), lint=False)
@@ -599,3 +602,28 @@ def test_a_first_version_refused_by_lint_leaves_no_empty_prompt(sqlite_store):
     assert not registry.store.exists("greeting")
     good = PromptSpec(template="Hi {{ name }}", variables=(VariableSpec("name"),))
     assert registry.create_prompt("greeting", good).version.version == 1
+
+
+def test_a_versions_template_carries_its_defaults_untrusted_variables_and_types(reg, unique):
+    slug = f"typed-{unique}"
+    spec = PromptSpec(
+        template="{{ memo }} / {{ amount }} / {{ tone }}",
+        variables=(
+            VariableSpec("memo", "untrusted", max_chars=40),
+            VariableSpec("amount", "number"),
+            VariableSpec("tone", "choice", choices=("formal", "warm")),
+        ),
+        defaults=ModelDefaults(provider="offline", temperature=0.3, max_tokens=50),
+    )
+    version = reg.create_prompt(slug, spec, lint=False).version
+    template = reg.template(reg.get(slug, version.version))
+    assert template.run.provider == "offline" and template.run.call_options() == {"temperature": 0.3, "max_tokens": 50}
+    assert template.run.untrusted == {"memo"}
+    assert template.render({"memo": "m", "amount": "1,250.5", "tone": "warm"}) == "m / 1,250.5 / warm"
+    for values, error in (
+        ({"memo": "m", "amount": "many", "tone": "warm"}, "'amount' must be a number"),
+        ({"memo": "m", "amount": "1", "tone": "rude"}, "'tone' must be one of: formal, warm"),
+        ({"memo": "x" * 41, "amount": "1", "tone": "warm"}, "'memo' has 41 characters; this prompt allows 40"),
+    ):
+        with pytest.raises(InputError, match=error):
+            template.render(values)
