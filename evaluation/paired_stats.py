@@ -907,8 +907,13 @@ def _preference_phrase(p: PreferenceComparison, alpha: float) -> str:
 
 def _cost_phrase(c: CostComparison) -> str:
     pct = c.cost_per_1k.relative_pct
-    if pct is None:
-        cost = "cost difference unknown"
+    per_1k = c.cost_per_1k
+    if per_1k.a == 0 and per_1k.b == 0:
+        cost = "neither side costs anything"
+    elif pct is None and per_1k.difference is not None:
+        cost = f"costs ${abs(per_1k.difference):.4f} {'more' if per_1k.difference > 0 else 'less'} per 1,000 requests"
+    elif pct is None:
+        cost = "cost difference unknown (no price for one side's model)"
     elif abs(pct) < 0.5:
         cost = "costs about the same"
     else:

@@ -62,14 +62,18 @@ class LabelMoves:
         self.principal = prompts.principal
         self.table = LabelRequestTable(prompts.store._engine)
 
-    def request(self, slug: str, version: int, reason: str, label: str = PRODUCTION) -> LabelRequest:
+    def request(
+        self, slug: str, version: int, reason: str, label: str = PRODUCTION, comparison_id: str | None = None
+    ) -> LabelRequest:
+        """Ask for ``label`` on a version; ``comparison_id`` attaches the A/B comparison that
+        argues for it, which the approver sees before deciding."""
         self.principal.require(Permission.REQUEST_LABEL_MOVE, "request label moves")
         reason = _required(reason, "Say why the label should move.", "Approvers read the reason before deciding.")
         target = self.prompts.resolve(f"{slug}@v{version}")
         request = LabelRequest(
             id=uuid.uuid4().hex, slug=target.slug, version=target.version, label=label,
             reason=reason, requested_by=self.principal.actor, requested_at=utcnow(),
-            status="pending", decided_by=None, decided_at=None, note=None,
+            status="pending", decided_by=None, decided_at=None, note=None, comparison_id=comparison_id,
         )
         self.table.insert(request)
         self._event("label_move_requested", request)
@@ -214,7 +218,8 @@ class LabelMoves:
     def _event(self, action: str, request: LabelRequest) -> None:
         self.audit.append(
             self.principal.actor, action, f"prompt:{request.slug}",
-            {"request": request.id, "label": request.label, "version": request.version},
+            {"request": request.id, "label": request.label, "version": request.version}
+            | ({"comparison": request.comparison_id} if request.comparison_id else {}),
         )
 
 

@@ -103,6 +103,20 @@ class EvalRunTable:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return [EvalRunRow(**r._mapping) for r in conn.execute(query)]
 
+    def done_runs(self, app_name: str, app_version: str, dataset_id: str, provider: str) -> list[EvalRunRow]:
+        """Finished runs of one version over one dataset on one provider, newest first."""
+        t = schema.eval_runs
+        query = (
+            sa.select(t)
+            .where(
+                t.c.app_name == app_name, t.c.app_version == app_version, t.c.dataset_id == dataset_id,
+                t.c.provider == provider, t.c.status == "done",
+            )
+            .order_by(t.c.created_at.desc(), t.c.id)
+        )
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return [EvalRunRow(**r._mapping) for r in conn.execute(query)]
+
     def claim(self, run_id: str) -> bool:
         """Mark the run running for this runner, if nobody else is running it."""
         t = schema.eval_runs

@@ -26,6 +26,7 @@ class LabelRequest:
     decided_by: str | None
     decided_at: datetime | None
     note: str | None
+    comparison_id: str | None = None  # the A/B comparison the requester attached
 
 
 class LabelRequestTable:

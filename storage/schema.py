@@ -112,6 +112,7 @@ label_requests = sa.Table(
     sa.Column("decided_by", sa.String(255), nullable=True),
     sa.Column("decided_at", sa.DateTime, nullable=True),
     sa.Column("note", sa.Text, nullable=True),
+    sa.Column("comparison_id", sa.String(32), nullable=True),  # the A/B comparison the request cites
     sa.Index("ix_pf_label_requests_status", "status"),
 )
 
@@ -171,4 +172,43 @@ prompt_specs = sa.Table(
     sa.Column("embedding", sa.LargeBinary, nullable=True),  # float32 MiniLM vector of `text`, for search
     sa.UniqueConstraint("slug", "number", name="uq_pf_prompt_specs_slug_number"),
     sa.Index("ix_pf_prompt_specs_digest", "digest"),
+)
+
+comparisons = sa.Table(
+    "pf_comparisons",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("slug", sa.String(255), nullable=False),  # the prompt compared
+    sa.Column("side_a", sa.JSON, nullable=False),  # {"ref": "slug@v1", "version": 1, "label": ..., "provider": ...}
+    sa.Column("side_b", sa.JSON, nullable=False),
+    sa.Column("dataset", sa.String(255), nullable=False),
+    sa.Column("dataset_id", sa.String(128), nullable=False),
+    sa.Column("total_rows", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.JSON, nullable=False),  # the metric set both sides run
+    sa.Column("guards", sa.JSON, nullable=False),  # metric names that must not regress
+    sa.Column("repeats", sa.Integer, nullable=False),
+    sa.Column("run_ids", sa.JSON, nullable=False),  # {"a": [evaluation ids], "b": [...]}, one per repeat
+    sa.Column("reused", sa.JSON, nullable=False),  # evaluation ids taken over from earlier runs
+    sa.Column("status", sa.String(16), nullable=False),  # queued | running | cancelled | failed | done
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("statistics", sa.JSON, nullable=True),  # the metric figures, once both sides are done
+    sa.Column("decision", sa.JSON, nullable=True),  # {"action", "reason", "request_id"}
+    sa.Column("decided_by", sa.String(255), nullable=True),
+    sa.Column("decided_at", sa.DateTime, nullable=True),
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Index("ix_pf_comparisons_created", "created_at"),
+    sa.Index("ix_pf_comparisons_slug", "slug"),
+)
+
+comparison_preferences = sa.Table(
+    "pf_comparison_preferences",
+    metadata,
+    sa.Column("comparison_id", sa.String(32), primary_key=True),
+    sa.Column("dataset_row", sa.Integer, primary_key=True),
+    sa.Column("actor", sa.String(255), primary_key=True),  # one judgement per person and row
+    sa.Column("preference", sa.String(16), nullable=False),  # a | b | tie | both_bad
+    sa.Column("comment", sa.Text, nullable=False),  # scrubbed
+    sa.Column("recorded_at", sa.DateTime, nullable=False),  # naive UTC
 )

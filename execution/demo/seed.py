@@ -69,7 +69,13 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
     specs = json.loads((HERE / "prompts.json").read_text())
     versions = {}
     for spec in specs:
-        version = prompts.create(spec["slug"], spec["template"], description=spec["description"])
+        if "spec" in spec:  # a full spec: chat messages, typed variables, model defaults
+            from prompts.spec import PromptSpec
+
+            full = PromptSpec.from_dict(spec["spec"])
+            version = prompts.create_prompt(spec["slug"], full, description=spec["description"]).version
+        else:
+            version = prompts.create(spec["slug"], spec["template"], description=spec["description"])
         for label in spec["labels"]:
             prompts.set_label(spec["slug"], version.version, label)
         versions[spec["slug"]] = version

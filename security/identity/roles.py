@@ -21,12 +21,12 @@ class Permission(StrEnum):
     READ_RUNS = "read_runs"  # see runs, traces, prompts and the overview
     AUTHOR_PROMPTS = "author_prompts"  # create prompts and versions, move non-production labels
     RUN_PROMPTS = "run_prompts"  # playground runs and batches
-    EVALUATE = "evaluate"  # start evaluation runs, edit metric sets
+    EVALUATE = "evaluate"  # start evaluation runs and comparisons, edit metric sets
     REQUEST_LABEL_MOVE = "request_label_move"  # ask for a production label move
     APPROVE_LABEL_MOVE = "approve_label_move"  # approve or reject one; confirm an emergency move
     EMERGENCY_LABEL_MOVE = "emergency_label_move"  # move production at once (recorded loudly, confirmed later)
     ANNOTATE = "annotate"  # reviewer feedback on records
-    COMPARE = "compare"  # A/B comparisons and decisions
+    COMPARE = "compare"  # record preferences on A/B comparisons and decide them
     EXPORT = "export"  # compliance exports
     READ_AUDIT = "read_audit"  # search the audit trail
     VERIFY_AUDIT = "verify_audit"  # replay the chain, export its head
@@ -39,7 +39,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset({P.READ_RUNS, P.AUTHOR_PROMPTS, P.RUN_PROMPTS, P.EVALUATE, P.REQUEST_LABEL_MOVE}),
     Role.REVIEWER: frozenset({P.READ_RUNS, P.ANNOTATE}),
     Role.APPROVER: frozenset({P.READ_RUNS, P.APPROVE_LABEL_MOVE}),
-    Role.PRODUCT: frozenset({P.READ_RUNS, P.COMPARE}),
+    # product teams run both sides of a comparison, judge and decide it, and ask for production
+    Role.PRODUCT: frozenset({P.READ_RUNS, P.COMPARE, P.RUN_PROMPTS, P.EVALUATE, P.REQUEST_LABEL_MOVE}),
     Role.AUDITOR: frozenset({P.READ_RUNS, P.READ_AUDIT, P.VERIFY_AUDIT, P.EXPORT}),
     Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS, P.EMERGENCY_LABEL_MOVE}),
 }

@@ -18,7 +18,13 @@ def test_seed_creates_an_evaluated_demo_with_scrubbed_data_and_is_idempotent(mak
 
     pipeline = make_pipeline(principal=DEMO)
     created = seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline)
-    assert created["prompts"] == ["complaint-reply", "kyc-gap-check", "loan-summary"]
+    assert created["prompts"] == ["complaint-reply", "kyc-gap-check", "loan-summary", "product-faq-chat"]
+    from prompts.registry import PromptRegistry
+
+    registry = PromptRegistry(pipeline.store, DEMO)
+    faq = registry.template(registry.resolve("product-faq-chat@staging"))
+    assert [role for role, _ in faq.parts] == ["system", "user", "assistant", "user"]
+    assert faq.run.call_options() == {"temperature": 0.2, "max_tokens": 300}
     rows = DatasetStore(pipeline.store).load_dataset("demo-complaints")
     assert len(rows) == created["dataset_rows"]
     assert "Maria Gonzalez" not in json.dumps(rows) and "<PERSON" in json.dumps(rows)

@@ -19,13 +19,13 @@ READERS = {A, RV, AP, PR, AU}
 
 # operation -> roles that may do it
 EXPECTED: dict[str, set[Role]] = {
-    "run a prompt": {A},
-    "run a batch": {A},
+    "run a prompt": {A, PR},
+    "run a batch": {A, PR},
     "create a prompt": {A},
     "add a prompt version": {A},
     "move a staging label": {A},
     "move the production label": {AP},
-    "request a production label move": {A},
+    "request a production label move": {A, PR},
     "approve a label move": {AP},
     "reject a label move": {AP},
     "list label requests": READERS,
@@ -48,6 +48,12 @@ EXPECTED: dict[str, set[Role]] = {
     "verify the audit trail": {AU},
     "export the audit head": {AU},
     "check an audit head": {AU},
+    "start a comparison": {A, PR},
+    "list comparisons": READERS,
+    "read a comparison's statistics": READERS,
+    "read a comparison's rows": READERS,
+    "record a preference": {PR},
+    "decide a comparison": {PR},
 }
 
 
@@ -68,9 +74,20 @@ def workspace(tmp_path_factory, scrubber):
     PromptRegistry(store, owner).create("greeting", "Hello {{ name }}")
     accounts = account_service(settings)
     accounts.create_user(owner, "target-user", ["analyst"])
+    pipeline = Pipeline(settings, scrubber=scrubber, principal=owner)
+    PromptRegistry(store, owner).add_version("greeting", "Hello there, {{ name }}")
+    from storage.datasets import DatasetStore
+    from execution.evaluate import Evaluator
+
+    DatasetStore(store).save_dataset("names", [{"name": "Ann"}, {"name": "Bo"}])
+    evaluator = Evaluator(pipeline)
+    runs = [evaluator.create(f"greeting@v{v}", "names", provider="offline", metrics=["latency_s"]) for v in (1, 2)]
+    for run in runs:
+        evaluator.execute(run.id)
     ws = {
         "store": store,
-        "pipeline": Pipeline(settings, scrubber=scrubber, principal=owner),
+        "pipeline": pipeline,
+        "runs": [r.id for r in runs],
         "accounts": accounts,
         "audit": audit_log(settings),
     }
@@ -101,6 +118,14 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
     trail = AuditTrail(ws["audit"], who)
     template = pipeline.template("Hello {{ name }}")
     fresh = uuid.uuid4().hex[:8]
+    from execution.compare import Comparisons
+
+    comparisons = Comparisons(pipeline)
+
+    def done_comparison() -> str:
+        owner = ws["pipeline"].acting_as(Principal("owner", frozenset(Role), "system"))
+        return Comparisons(owner).from_runs(*ws["runs"]).id
+
     ops = {
         "run a prompt": lambda: pipeline.run(template, {"name": "Ann"}),
         "run a batch": lambda: pipeline.run_batch(template, [{"name": "Ann"}, {"name": "Bo"}]),
@@ -135,6 +160,12 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         "verify the audit trail": trail.verify,
         "export the audit head": trail.export_head,
         "check an audit head": lambda: trail.check_head(ws["audit"].head()),
+        "start a comparison": lambda: comparisons.create("greeting@v1", "names", prompt_b="greeting@v2", metrics=["latency_s"]),
+        "list comparisons": comparisons.list,
+        "read a comparison's statistics": lambda: comparisons.statistics(done_comparison()),
+        "read a comparison's rows": lambda: comparisons.rows(done_comparison()),
+        "record a preference": lambda: comparisons.record_preference(done_comparison(), 0, "b", "clearer"),
+        "decide a comparison": lambda: comparisons.decide(done_comparison(), "keep_a", "not convinced"),
     }
     ops[name]()
 
