@@ -6,6 +6,7 @@
     python launch.py run ...               one governed run
     python launch.py batch ...             a governed run per dataset row
     python launch.py eval ...              an evaluation run (exits 1 when a gate fails)
+    python launch.py compare ...           an A/B comparison (exits 1 when a guard metric regresses)
     python launch.py seed-demo             create the demo workspace
     python launch.py prompts ...           list, show, diff, lint, label, pull and push prompts
     python launch.py bench NAME            print benchmark figures (pipeline)
@@ -113,12 +114,16 @@ def _parser() -> argparse.ArgumentParser:
 
     add_eval(sub)
 
+    from execution.compare_cli import add_parser as add_compare
+
+    add_compare(sub)
+
     from prompts.cli import add_parser as add_prompts
 
     add_prompts(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring"], help="which benchmark")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare"], help="which benchmark")
     bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500) or rows (eval: 1000)")
     bench.set_defaults(handler=cmd_bench)
     return parser

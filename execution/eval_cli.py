@@ -51,7 +51,7 @@ def cmd_eval(args) -> int:
     else:
         if not args.prompt or not args.dataset:
             raise InputError("eval needs --prompt and --dataset.", "Or pass --resume RUN_ID.")
-        dataset = _dataset_name(pipeline, args.dataset)
+        dataset = dataset_name(pipeline, args.dataset)
         run = evaluator.create(
             args.prompt, dataset, provider=args.provider, judge=args.judge, metrics=args.metrics
         )
@@ -69,7 +69,7 @@ def cmd_eval(args) -> int:
     return 0 if report.passed and not report.counts.get("error") else GATE_FAILED
 
 
-def _dataset_name(pipeline, value: str) -> str:
+def dataset_name(pipeline, value: str) -> str:
     """A stored dataset's name; a file is imported first (``resolve_dataset``)."""
     from execution.dataset_import import resolve_dataset
 
