@@ -26,4 +26,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.authoring import main as authoring_main
 
         return authoring_main(settings, n=options.get("n", 1000))
+    if name == "compare":
+        from bench.compare import main as compare_main
+
+        return compare_main(settings, n=options.get("n", 10_000))
     raise ValueError(f"unknown benchmark {name}")

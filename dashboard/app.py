@@ -39,6 +39,7 @@ SECTIONS = {
     ],
     "Evaluate": [
         (Permission.READ_RUNS, "evaluations.py", "Evaluations", "fact_check"),
+        (Permission.READ_RUNS, "compare.py", "Compare", "compare_arrows"),
     ],
     "Govern": [
         (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),

@@ -145,6 +145,13 @@ def evaluator(principal):
     return Evaluator(pipeline(principal))
 
 
+def comparisons(principal):
+    """A/B comparisons as ``principal`` may use them (on the shared pipeline)."""
+    from execution.compare import Comparisons
+
+    return Comparisons(pipeline(principal))
+
+
 def metric_sets(principal):
     from execution.metric_sets import MetricSets
 

@@ -79,6 +79,8 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
         for label in spec["labels"]:
             prompts.set_label(spec["slug"], version.version, label)
         versions[spec["slug"]] = version
+        for later in spec.get("next_versions", []):  # a candidate the demo comparison weighs
+            prompts.add_version(spec["slug"], later["template"], later["note"])
         log(f"demo: prompt {spec['slug']} v{version.version}")
 
     def ref(slug: str) -> PromptRef:
@@ -92,12 +94,30 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
     loans = pipeline.run_batch(loan, LOAN_ROWS, prompt=ref("loan-summary"), provider="offline")
     log(f"demo: {len(loans.results)} loan summaries recorded")
     evaluation = _evaluation(pipeline, versions["complaint-reply"], log)
+    comparison = _comparison(pipeline, log)
     return {
         "prompts": sorted(versions),
         "runs": len(batch.results) + len(loans.results),
         "dataset_rows": len(rows),
         "evaluation": evaluation,
+        "comparison": comparison,
     }
+
+
+def _comparison(pipeline, log: Callable[[str], None]) -> str:
+    """The production reply prompt against its shorter candidate, over the demo complaints
+    (the finished evaluation of production is reused)."""
+    from execution.compare import Comparisons
+
+    comparisons = Comparisons(pipeline)
+    row = comparisons.create(
+        "complaint-reply@production", "demo-complaints", prompt_b="complaint-reply@latest",
+        provider_a="offline", provider_b="offline", guards=["no_guarantees", "pii_leaked_output"],
+        title="Complaint replies: shorter replies with a concrete next step",
+    )
+    comparisons.execute(row.id)
+    log(f"demo: comparison {row.id[:8]} of complaint-reply production vs latest")
+    return row.id
 
 
 DEMO_METRICS = [

@@ -32,6 +32,12 @@ def test_seed_creates_an_evaluated_demo_with_scrubbed_data_and_is_idempotent(mak
     assert report.run.status == "done" and report.recorded == created["dataset_rows"] and report.counts["ok"] >= 6
     names = {m.name for m in report.metrics}
     assert {"no_guarantees", "short_reply", "answer_relevance", "pii_leaked_output"} <= names
+    from execution.compare import Comparisons
+
+    comparison = Comparisons(pipeline).get(created["comparison"])
+    assert comparison.status == "done" and comparison.statistics["metrics"]
+    assert comparison.side_a["version"] == 1 and comparison.side_b["version"] == 2
+    assert created["evaluation"] in comparison.reused  # production's evaluation was not run twice
     assert seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline) == {
         "skipped": "the database already has prompts"
     }
