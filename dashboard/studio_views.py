@@ -398,6 +398,7 @@ def review_panel(who, request_id: str, place: str) -> None:
         else:
             diff_columns(review.diff, f"{r.label} now (v{review.current.version})", f"candidate (v{r.version})")
         _evaluation_table(review)
+        _attached_comparison(review.comparison)
         if who.can(Permission.APPROVE_LABEL_MOVE):
             note = st.text_input("Note", key=f"ps_note_{place}_{r.id}")
             ok, no = st.columns(2)
@@ -405,6 +406,19 @@ def review_panel(who, request_id: str, place: str) -> None:
                 _act(lambda: moves.approve(r.id, note), f"Approved: {r.label} → v{r.version}.")
             if no.button("Reject", key=f"ps_reject_{place}_{r.id}", icon=":material/close:", width="stretch"):
                 _act(lambda: moves.reject(r.id, note), "Rejected.")
+
+
+def _attached_comparison(comparison: dict | None) -> None:
+    if not comparison:
+        return
+    a, b = comparison["side_a"], comparison["side_b"]
+    box = st.error if comparison["guard_regressions"] else st.info
+    box(
+        f"**Comparison attached**: [{comparison['title']}](/compare?comparison={comparison['id']}) · "
+        f"v{a['version']} on {a['provider']} vs v{b['version']} on {b['provider']} over {comparison['dataset']} "
+        f"({comparison['rows']} rows)  \n{comparison['verdict'] or 'No figures yet.'}",
+        icon=":material/compare_arrows:",
+    )
 
 
 def _evaluation_table(review) -> None:

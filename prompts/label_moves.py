@@ -39,6 +39,7 @@ class Review:
     current: PromptVersion | None  # the version it points at now
     diff: list = field(default_factory=list)  # prompts.diff.FieldDiff per part (empty: nothing in production)
     evaluations: dict[int, dict] = field(default_factory=dict)  # version -> latest finished evaluation run
+    comparison: dict | None = None  # the A/B comparison the requester attached: title, sides, verdict
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,10 @@ class LabelMoves:
         current = self.prompts.get(request.slug, labels[request.label]) if request.label in labels else None
         diff = spec_diff(current.spec, candidate.spec) if current is not None else []
         versions = [candidate.version] + ([current.version] if current is not None else [])
-        return Review(request, candidate, current, diff, self._evaluations(request.slug, versions))
+        return Review(
+            request, candidate, current, diff, self._evaluations(request.slug, versions),
+            self._comparison(request.comparison_id),
+        )
 
     # -- emergencies -------------------------------------------------------------------
 
@@ -214,6 +218,22 @@ class LabelMoves:
                     "means": {name: s["mean"] for name, s in sorted(stats.items()) if s["n"]},
                 }
         return out
+
+    def _comparison(self, comparison_id: str | None) -> dict | None:
+        """What the approver reads of an attached comparison (its figures as computed when it finished)."""
+        if not comparison_id:
+            return None
+        from storage.comparisons import ComparisonTable
+
+        row = ComparisonTable(self.prompts.store._engine).get(comparison_id)
+        if row is None:
+            return None
+        stats = row.statistics or {}
+        return {
+            "id": row.id, "title": row.title, "dataset": row.dataset, "rows": row.total_rows,
+            "side_a": row.side_a, "side_b": row.side_b, "verdict": stats.get("verdict"),
+            "guard_regressions": stats.get("guard_regressions", []), "decided_by": row.decided_by,
+        }
 
     def _event(self, action: str, request: LabelRequest) -> None:
         self.audit.append(

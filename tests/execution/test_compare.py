@@ -206,6 +206,8 @@ def test_a_decision_requests_production_with_the_comparison_attached(world):
     moves = LabelMoves(PromptRegistry(pipeline.store, APPROVER), pipeline.audit)
     [request] = moves.pending("faq")
     assert request.comparison_id == row.id and request.version == 2 and request.id == decided.decision["request_id"]
+    attached = moves.review(request.id).comparison  # what the approver reads before deciding
+    assert attached["id"] == row.id and attached["verdict"] == product.statistics(row.id).verdict()
     moves.approve(request.id)
     assert registry.resolve("faq@production").version == 2
     with pytest.raises(InputError, match="already decided"):
