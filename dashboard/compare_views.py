@@ -9,12 +9,13 @@ from config.errors import PromptForgeError
 from dashboard import services
 from dashboard.widgets import show_error
 from execution import eval_jobs
-from execution.compare import DECISIONS, PREFERENCE_NAMES, Side
+from execution.compare import Side
+from storage.comparisons import DECISIONS, PREFERENCE_NAMES
 from prompts.diff import DIFF_CSS, render_html, word_diff
 from security.identity import Permission
 
 SAME_AS_A = "(same as A)"
-DIRECTION_ICON = {"better": ":material/trending_up:", "worse": ":material/trending_down:"}
+DIRECTION_ICON = {"better": "▲", "worse": "▼"}  # plain characters: table cells show no icons
 # keyboard shortcuts of the preference control (Streamlit binds them to the buttons)
 PREFERENCE_KEYS = {"a": "1", "b": "2", "tie": "3", "both_bad": "4"}
 
@@ -165,9 +166,12 @@ def _live_progress(who, comparison_id: str) -> None:
 
 def verdict_box(stats, row) -> None:
     text = stats.verdict()
+    directions = {m.direction for m in stats.metrics}
     if stats.guard_regressions:
         st.error(text, icon=":material/gpp_bad:")
-    elif any(m.direction == "better" for m in stats.metrics):
+    elif "worse" in directions:  # better on some metrics, worse on others: a trade-off to weigh
+        st.warning(text, icon=":material/balance:")
+    elif "better" in directions:
         st.success(text, icon=":material/verified:")
     else:
         st.info(text, icon=":material/balance:")
@@ -189,16 +193,16 @@ def statistics_view(stats, data) -> None:
         d = m.difference
         table.append({
             "metric": m.name + (" (guard)" if m.guard else ""),
-            "pairs": m.n_pairs,
+            "verdict": (DIRECTION_ICON.get(m.direction, "") + " " + m.direction).strip(),
             "A": m.mean_a.value,
             "B": m.mean_b.value,
             "B − A": d.value,
             "95% interval": "" if d.low is None else f"[{d.low:.3g}, {d.high:.3g}]",
+            "p (Holm)": m.test.p_holm,
+            "test": m.test.name or "—",
             "effect size": m.effect_size,
-            "test": m.test.name if m.test else "",
-            "p (Holm)": m.test.p_holm if m.test else None,
-            "B wins": m.win_rate.rate if m.win_rate else None,
-            "verdict": m.direction,
+            "B wins": m.win_rate.rate,
+            "pairs": m.n_pairs,
         })
     st.dataframe(
         table, hide_index=True, width="stretch",

@@ -919,7 +919,11 @@ def _cost_phrase(c: CostComparison) -> str:
     else:
         cost = f"costs {abs(pct):.0f}% {'more' if pct > 0 else 'less'}"
     lat = c.latency_mean
-    if lat.difference is not None and lat.difference != 0:
+    # latency is worth a word when it moves by at least 10 ms and 5%: below that it is noise to a reader
+    if (
+        lat.difference is not None and abs(lat.difference) >= 0.01
+        and (lat.relative_pct is None or abs(lat.relative_pct) >= 5)
+    ):
         cost += (
             f" and is {_fmt(abs(lat.difference))} s {'slower' if lat.difference > 0 else 'faster'} on average"
         )
@@ -957,7 +961,10 @@ def _decimals(values: Sequence[float]) -> int:
 def _p_text(p: float | None) -> str:
     if p is None:
         return "no p-value"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+    if p < 0.001:
+        return "p < 0.001"
+    # two significant digits, so 0.047 never reads as the 0.05 it is significant against
+    return f"p = {p:.3f}" if p < 0.1 else f"p = {p:.2f}"
 
 
 def _are(n: int) -> str:

@@ -31,21 +31,14 @@ from evaluation.registry import metric_class
 from execution.evaluate import Evaluator
 from execution.pipeline import Pipeline
 from security.identity import Permission
-from storage.comparisons import ComparisonRow, ComparisonTable, Preference, RowFact
+from storage.comparisons import DECISIONS, PREFERENCE_NAMES, ComparisonRow, ComparisonTable, Preference
 from storage.records import MetricValue
 
 Progress = Callable[[int, int], None]
 MAX_REPEATS = 10
 PREFERENCE_METRIC = "pairwise_preference"  # the human feedback both TruLens records carry
-PREFERENCE_NAMES = {"a": "A better", "b": "B better", "tie": "tie", "both_bad": "both bad"}
 # the value each side's record gets for a judgement: (A's record, B's record)
 PREFERENCE_SCORES = {"a": (1.0, 0.0), "b": (0.0, 1.0), "tie": (0.5, 0.5), "both_bad": (0.0, 0.0)}
-DECISIONS = {
-    "promote_staging": "Promote B to staging",
-    "request_production": "Request production for B",
-    "keep_a": "Keep A",
-    "adopt_b": "Adopt B's model",
-}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,15 @@ from storage.engine import storage_errors
 from storage.migrate import ensure
 from storage.run_index import root_texts
 
+# what the stored values mean, for every reader (pages, exports): a decision's action and a preference
+DECISIONS = {
+    "promote_staging": "Promote B to staging",
+    "request_production": "Request production for B",
+    "keep_a": "Keep A",
+    "adopt_b": "Adopt B's model",
+}
+PREFERENCE_NAMES = {"a": "A better", "b": "B better", "tie": "tie", "both_bad": "both bad"}
+
 
 @dataclass(frozen=True)
 class ComparisonRow:

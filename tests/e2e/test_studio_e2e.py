@@ -8,16 +8,14 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.e2e.conftest import ROOT, _stop, serve_app
+from tests.e2e.helpers import choose, open_page, settle, shoot, sign_in, sign_out, type_into
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 
 SLUG = "complaint-reply"
 V1 = "Write a short reply to {{ customer }} about their complaint."
@@ -54,78 +52,6 @@ def studio_app(tmp_path):
     _stop(proc)
 
 
-# -- helpers --------------------------------------------------------------------------------
-
-
-def _settle(page, quiet_ms: int = 500) -> None:
-    """Wait until Streamlit has finished its rerun: the app root reports ``notRunning`` (the
-    attribute Streamlit's own browser tests read) for ``quiet_ms`` in a row."""
-    app = page.get_by_test_id("stApp")
-    deadline = time.time() + 120
-    calm_since = None
-    while time.time() < deadline:
-        if app.get_attribute("data-test-script-state") != "notRunning":
-            calm_since = None
-        elif calm_since is None:
-            calm_since = time.time()
-        elif (time.time() - calm_since) * 1000 >= quiet_ms:
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("Streamlit kept running for two minutes")
-
-
-def _sign_in(page, url: str, user: str, password: str) -> None:
-    if not page.get_by_role("heading", name="Sign in to PromptForge").is_visible():
-        page.goto(url)
-    page.get_by_role("heading", name="Sign in to PromptForge").wait_for()
-    page.get_by_label("User name").fill(user)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Overview").wait_for()
-    page.get_by_text(f"Signed in as {user}").wait_for()
-    _settle(page)
-
-
-def _sign_out(page) -> None:
-    page.get_by_role("link", name="Your account").click()
-    page.get_by_role("heading", name="Your account").wait_for()
-    page.get_by_role("button", name="Sign out").click()
-    page.get_by_role("heading", name="Sign in to PromptForge").wait_for()
-    _settle(page)
-
-
-def _open_studio(page) -> None:
-    # a link in the sidebar: a page load (goto) would start a new, signed-out Streamlit session
-    page.get_by_role("link", name="Prompt Studio").click()
-    page.get_by_role("heading", name="Prompt Studio").wait_for()
-    _settle(page)
-
-
-def _type(page, field, text: str) -> None:
-    """Fill a text widget and blur it, so that Streamlit receives the value before a click."""
-    field.fill(text)
-    field.press("Tab")
-    _settle(page)
-
-
-def _shoot(page, name: str, tmp_path: Path) -> Path:
-    folder = SHOTS if os.environ.get("PROMPTFORGE_SCREENSHOTS") else tmp_path
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    page.screenshot(path=str(path), full_page=True)
-    print(f"screenshot: {path}")
-    return path
-
-
-def _choose(page, scope, label: str, option: str) -> None:
-    """Pick ``option`` in the Streamlit selectbox labelled ``label`` inside ``scope``."""
-    box = scope.get_by_test_id("stSelectbox").filter(has=page.get_by_text(label, exact=True))
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(box.get_by_role("combobox")).to_have_value(option)
-    _settle(page)
-
-
 # -- the test ---------------------------------------------------------------------------------
 
 
@@ -141,29 +67,29 @@ def test_author_requests_production_an_approver_approves_and_production_serves_v
 
 def _flow(page, url: str, credentials: dict[str, str], env: dict[str, str], tmp_path: Path) -> None:
     # the analyst creates the prompt (v1)
-    _sign_in(page, url, "ana", credentials["ana"])
-    _open_studio(page)
+    sign_in(page, url, "ana", credentials["ana"])
+    open_page(page, "Prompt Studio")
     page.get_by_text("No prompts yet.").wait_for()
     page.get_by_role("button", name="New prompt").click()
     page.get_by_role("heading", name="New prompt").wait_for()
-    _settle(page)
-    _type(page, page.get_by_role("textbox", name="Slug"), SLUG)
-    _type(page, page.get_by_role("textbox", name="Template (Jinja2)"), V1)
+    settle(page)
+    type_into(page, page.get_by_role("textbox", name="Slug"), SLUG)
+    type_into(page, page.get_by_role("textbox", name="Template (Jinja2)"), V1)
     # the variable was detected (the data editor is a canvas; its accessible cells are hidden)
     page.locator("td[role=gridcell]", has_text="customer").first.wait_for(state="attached")
     page.get_by_role("button", name="Create prompt").click()
     page.get_by_text(f"Saved {SLUG}@v1").wait_for()
     page.get_by_role("heading", name=SLUG).wait_for()
-    _settle(page)
+    settle(page)
 
     # edits the template, writes a change note, saves v2
     page.get_by_text("Editing on top of v1").wait_for()
-    _type(page, page.get_by_role("textbox", name="Template (Jinja2)"), V2)
-    _type(page, page.get_by_role("textbox", name="Change note"), NOTE)
+    type_into(page, page.get_by_role("textbox", name="Template (Jinja2)"), V2)
+    type_into(page, page.get_by_role("textbox", name="Change note"), NOTE)
     page.get_by_role("button", name="Save version").click()
     page.get_by_text(f"Saved {SLUG}@v2").wait_for()
     page.get_by_text("Editing on top of v2").wait_for()
-    _settle(page)
+    settle(page)
 
     # History & diff: v1 against v2, the inserted word marked as an insertion
     page.get_by_role("tab", name="History & diff").click()
@@ -171,8 +97,8 @@ def _flow(page, url: str, credentials: dict[str, str], env: dict[str, str], tmp_
     inserted = history.locator("ins.pf-ins").filter(has_text=INSERTED)
     inserted.first.wait_for()
     assert history.locator("del.pf-del").filter(has_text=INSERTED).count() == 0
-    _settle(page)
-    _shoot(page, "studio-diff.png", tmp_path)
+    settle(page)
+    shoot(page, "studio-diff.png", tmp_path)
 
     # Labels & approvals: request production for v2
     page.get_by_role("tab", name="Labels & approvals").click()
@@ -182,33 +108,33 @@ def _flow(page, url: str, credentials: dict[str, str], env: dict[str, str], tmp_
     request.get_by_role("textbox", name="Reason").fill(REASON)
     request.get_by_role("button", name="Request production").click()
     page.get_by_text("Requested production for v2.").wait_for()
-    _settle(page)
-    _sign_out(page)
+    settle(page)
+    sign_out(page)
 
     # the approver finds the request in the inbox and approves it
-    _sign_in(page, url, "apolline", credentials["apolline"])
-    _open_studio(page)
+    sign_in(page, url, "apolline", credentials["apolline"])
+    open_page(page, "Prompt Studio")
     inbox = page.get_by_test_id("stExpander").filter(has_text="your decision")
     inbox.wait_for()
     inbox.get_by_text(f"{SLUG}: move production to v2").wait_for()
     inbox.get_by_text("requested by").first.wait_for()
     inbox.get_by_text(REASON).wait_for()
     inbox.get_by_text("Nothing is in production yet").wait_for()
-    _shoot(page, "studio-inbox.png", tmp_path)
+    shoot(page, "studio-inbox.png", tmp_path)
     inbox.get_by_role("button", name="Approve").click()
     page.get_by_text("Approved: production → v2.").wait_for()
-    _settle(page)
+    settle(page)
     assert page.get_by_test_id("stExpander").filter(has_text="your decision").count() == 0
-    _sign_out(page)
+    sign_out(page)
 
     # the Playground (analysts run prompts) serves production = v2
-    _sign_in(page, url, "ana", credentials["ana"])
+    sign_in(page, url, "ana", credentials["ana"])
     page.get_by_role("link", name="Playground").click()
     page.get_by_role("heading", name="Playground").wait_for()
-    _settle(page)
+    settle(page)
     page.get_by_test_id("stButtonGroup").get_by_text("Registered prompt", exact=True).click()
-    _settle(page)
-    _choose(page, page, "Version or label", "production")
+    settle(page)
+    choose(page, page, "Version or label", "production")
     page.get_by_text("label production").wait_for()
     caption = page.get_by_text("label production").inner_text()
     assert "v2" in caption, caption
