@@ -41,6 +41,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench.figures import Row, load_average, ms, print_table
 from config.settings import Settings
 
 VERSIONS = 10
@@ -502,31 +503,8 @@ def _timed(fn: Callable[[], Any], reps: int) -> tuple[list[float], Any]:
     return times, result
 
 
-@dataclass
-class Row:
-    """One line of the figures table."""
-
-    figure: str
-    seconds: float | None  # the measured value (seconds), or None when ``text`` says it
-    floor: float | None = None  # seconds; None: no floor
-    text: str = ""  # shown instead of / after the value
-    profile: Callable[[], Any] | None = None  # what to profile if the floor is missed
-
-    @property
-    def met(self) -> bool | None:
-        if self.floor is None or self.seconds is None:
-            return None
-        return self.seconds <= self.floor
-
-
 def _print_p(label: str, p50: float, p95: float, extra: str = "") -> None:
-    print(f"  {label:<44} p50 {_ms(p50):>10}  p95 {_ms(p95):>10}  {extra}".rstrip())
-
-
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:,.1f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+    print(f"  {label:<44} p50 {ms(p50):>10}  p95 {ms(p95):>10}  {extra}".rstrip())
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -553,7 +531,7 @@ def main(settings: Settings, n: int = 1000, versions: int = VERSIONS) -> int:
             log(f"database: {store}")
             print(
                 f"authoring benchmark: {len(drafts):,} prompts x {versions} versions, fresh SQLite database; "
-                f"{os.cpu_count()} cores; {started:%Y-%m-%d %H:%M %Z}; load average at start {_load()}"
+                f"{os.cpu_count()} cores; {started:%Y-%m-%d %H:%M %Z}; load average at start {load_average()}"
             )
             registry = _registry(store, local)
             rows += setup(registry, drafts, notes)
@@ -620,7 +598,7 @@ def setup(registry, drafts: list[Draft], notes: list[str]) -> list[Row]:
     seconds = time.perf_counter() - start
     rate = created / seconds
     saves = created - len(drafts)
-    print(f"\n1. setup through the registry (create_prompt, then save with lint off; load average {_load()})")
+    print(f"\n1. setup through the registry (create_prompt, then save with lint off; load average {load_average()})")
     print(f"  {len(drafts):,} prompts, {created:,} versions in {seconds:.1f} s = {rate:.1f} versions/s")
     print(
         f"  create_prompt {create_s / len(drafts) * 1000:.1f} ms each; "
@@ -646,7 +624,7 @@ def listing(registry, notes: list[str]) -> list[Row]:
     registry.list_prompts()  # warm-up (statement caches), untimed
     times, found = _timed(registry.list_prompts, LIST_REPS)
     p50, p95 = _percentiles(times)
-    print(f"\n2. listing and search ({len(found):,} prompts; load average {_load()})")
+    print(f"\n2. listing and search ({len(found):,} prompts; load average {load_average()})")
     _print_p("list_prompts()", p50, p95, f"({LIST_REPS} calls)")
     rows = [
         Row("list_prompts() p50", p50),
@@ -711,19 +689,19 @@ def semantic(store, settings: Settings, notes: list[str]) -> list[Row]:
     for query, slug, score in tops[:4]:
         print(f"    {query!r:<60} -> {slug} ({score:.2f})")
     slowest = sorted(zip(times, SEMANTIC_QUERIES), reverse=True)[:3]
-    print("  slowest calls: " + ", ".join(f"{_ms(t)} ({q[:30]!r})" for t, q in slowest))
+    print("  slowest calls: " + ", ".join(f"{ms(t)} ({q[:30]!r})" for t, q in slowest))
     threads, alone, single = _query_encoding(embedder)
     db_times, _ = _timed(lambda: (registry.store.embeddings(), registry.store.list_prompts()), 9)
     db_s = statistics.median(db_times)
     print(
-        f"  inside a call: embedding the query, median {_ms(alone)} on torch's {threads} threads "
-        f"(diagnostic: {_ms(single)} on 1 thread); reading the stored vectors and listing, median {_ms(db_s)}"
+        f"  inside a call: embedding the query, median {ms(alone)} on torch's {threads} threads "
+        f"(diagnostic: {ms(single)} on 1 thread); reading the stored vectors and listing, median {ms(db_s)}"
     )
     if p95 > FLOOR_SEMANTIC_S:
         notes.append(
             f"semantic search: embedding the one-line query (config/models.py SentenceEmbedder.encode) takes "
-            f"{_ms(alone)} (median) on torch's {threads} intra-op threads here, {_ms(single)} on 1 thread; "
-            f"the database part (store.embeddings + store.list_prompts) {_ms(db_s)}"
+            f"{ms(alone)} (median) on torch's {threads} intra-op threads here, {ms(single)} on 1 thread; "
+            f"the database part (store.embeddings + store.list_prompts) {ms(db_s)}"
         )
     if first and first[0][0].slug != tops[0][1]:
         notes.append("semantic search: the warm-up call and a later call disagree on the top result")
@@ -770,7 +748,7 @@ def diffing() -> list[Row]:
     stats = diff_stats(next(f for f in result if f.field == "template").ops)
     print(
         f"\n3. spec_diff of two {_words(text_a):,}- and {_words(text_b):,}-word versions "
-        f"({DIFF_EDITS} edits; load average {_load()})"
+        f"({DIFF_EDITS} edits; load average {load_average()})"
     )
     _print_p("spec_diff", p50, p95, f"({DIFF_REPS} calls)")
     print(f"  diff stats (template): {stats}")
@@ -821,7 +799,7 @@ def linting(settings: Settings, notes: list[str]) -> list[Row]:
     fast_times, fast = _timed(lambda: lint(spec, scrubber=None, context_window=window), LINT_FAST_REPS)
     f50, f95 = _percentiles(fast_times)
     print(f"\n4. lint of a {_words(spec.template):,}-word prompt ({len(spec.template):,} characters; "
-          f"context window {window:,} tokens, {LINT_WINDOW_PROVIDER}; load average {_load()})")
+          f"context window {window:,} tokens, {LINT_WINDOW_PROVIDER}; load average {load_average()})")
     _print_p("rules without models (no scrubber)", f50, f95, f"({LINT_FAST_REPS} calls)")
     print(f"    findings {_findings(fast)}; skipped {sorted(fast.skipped)}")
     rows = [
@@ -841,13 +819,13 @@ def linting(settings: Settings, notes: list[str]) -> list[Row]:
     _print_p("every rule, PII rule on the scrubber", l50, l95, f"({LINT_FULL_REPS} calls)")
     print(f"    findings {_findings(full)}; skipped {sorted(full.skipped)}")
     detect_s = statistics.median(detect_times)
-    print(f"    (scrubber.detect of the whole template alone: median {_ms(detect_s)})")
+    print(f"    (scrubber.detect of the whole template alone: median {ms(detect_s)})")
     if l95 > FLOOR_LINT_FULL_S:
         notes.append(
             f"lint with the scrubber: PF004's scrubber.detect of the {len(spec.template):,}-character "
             f"literal "
-            f"text alone takes {_ms(detect_s)} (median): Presidio/spaCy over one long text in this process "
-            f"(the analysis pool takes only batches of 16+ texts); the other rules together take {_ms(f50)}"
+            f"text alone takes {ms(detect_s)} (median): Presidio/spaCy over one long text in this process "
+            f"(the analysis pool takes only batches of 16+ texts); the other rules together take {ms(f50)}"
         )
     rows += [
         Row("lint 5,000 words, all rules + scrubber p50", l50),
@@ -900,7 +878,7 @@ def trulens_side_by_side(registry, store, drafts: list[Draft]) -> list[Row]:
             list_times[name].append(time.perf_counter() - start)
     print(
         f"\n5. TruLens's own calls beside ours ({RESOLVE_SAMPLES} random slugs, interleaved; "
-        f"load average {_load()})"
+        f"load average {load_average()})"
     )
     labels = {
         "ours": "registry.resolve(slug)",
@@ -924,29 +902,13 @@ def trulens_side_by_side(registry, store, drafts: list[Draft]) -> list[Row]:
     store_times, _ = _timed(lambda: registry.store.resolve(sample[0]), 15)
     print(
         f"  inside registry.resolve and list_prompts: the look for versions made with TruLens's own SDK "
-        f"(PromptStore.foreign_versions), median {_ms(statistics.median(foreign_times))}; "
-        f"PromptStore.resolve itself, median {_ms(statistics.median(store_times))}"
+        f"(PromptStore.foreign_versions), median {ms(statistics.median(foreign_times))}; "
+        f"PromptStore.resolve itself, median {ms(statistics.median(store_times))}"
     )
     return rows
 
 
 # -- printing -----------------------------------------------------------------------------------
-
-
-def print_table(rows: list[Row], started: datetime, notes: list[str]) -> None:
-    print(
-        f"\nfigures ({os.cpu_count()} cores, {started:%Y-%m-%d %H:%M %Z}, load average at the end {_load()})"
-    )
-    width = max(len(r.figure) for r in rows)
-    print(f"  {'figure':<{width}} | {'measured':>26} | {'floor':>13} | met?")
-    print(f"  {'-' * width}-+-{'-' * 26}-+-{'-' * 13}-+-----")
-    for r in rows:
-        measured = r.text if r.seconds is None else (_ms(r.seconds) + (f" {r.text}" if r.text else ""))
-        floor = f"<= {_ms(r.floor)}" if r.floor is not None else "-"
-        met = {None: "-", True: "yes", False: "NO"}[r.met]
-        print(f"  {r.figure:<{width}} | {measured:>26} | {floor:>13} | {met}")
-    for note in notes:
-        print(f"  note: {note}")
 
 
 def profile_misses(rows: list[Row], reps: int = 5) -> None:
@@ -973,7 +935,7 @@ def profile_misses(rows: list[Row], reps: int = 5) -> None:
             key=lambda kv: -kv[1][3],
         )[:6]
         print(
-            f"\nfloor missed: {r.figure} = {_ms(r.seconds)} (floor {_ms(r.floor)}); "
+            f"\nfloor missed: {r.figure} = {ms(r.seconds)} (floor {ms(r.floor)}); "
             f"cProfile of {reps} calls:"
         )
         print("  most own time:")
@@ -986,12 +948,6 @@ def profile_misses(rows: list[Row], reps: int = 5) -> None:
                   f"{calls // reps} calls)")
 
 
-def _load() -> str:
-    """The 1, 5 and 15 minute load averages (this machine is shared: read the figures with them)."""
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def _short(file: str, root: str) -> str:

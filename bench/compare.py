@@ -67,6 +67,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.figures import Row, load_average, ms, print_table
 from config.settings import Settings
 
 RESAMPLES = 2_000  # ours: paired_stats.compare's default
@@ -112,22 +113,6 @@ _T0 = time.perf_counter()
 def log(message: str) -> None:
     """A progress line on stderr (figures go to stdout)."""
     print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-@dataclass
-class Row:
-    """One line of the figures table."""
-
-    figure: str
-    seconds: float | None
-    floor: float | None = None
-    text: str = ""
-
-    @property
-    def met(self) -> bool | None:
-        if self.floor is None or self.seconds is None:
-            return None
-        return self.seconds <= self.floor
 
 
 # -- the data -----------------------------------------------------------------------------------
@@ -198,7 +183,7 @@ def main(settings: Settings, n: int = 10_000) -> int:
     print(
         f"comparison benchmark: {n:,} paired rows x {len(METRICS)} metrics ({sum(k == 'continuous' for k in _kinds().values())} "
         f"continuous, {sum(k == 'binary' for k in _kinds().values())} binary); {os.cpu_count()} cores; "
-        f"{started:%Y-%m-%d %H:%M %Z}; load average at start {_load()}"
+        f"{started:%Y-%m-%d %H:%M %Z}; load average at start {load_average()}"
     )
     rows: list[Row] = []
     notes: list[str] = []
@@ -222,7 +207,7 @@ def main(settings: Settings, n: int = 10_000) -> int:
             rows += page_load(local, store, notes)
         finally:
             store.close()
-    print_table(rows, started, notes)
+    print_table(rows, started, notes, measured=30, floor=9)
     return 0
 
 
@@ -555,7 +540,7 @@ def page_load(settings: Settings, store, notes: list[str]) -> list[Row]:
         f"  rows(...) returned {len(page)} of {total:,} rows, {len(shown)} with both outputs and the input read back"
     )
     for name in ("paired", "statistics", "rows", "total"):
-        print(f"  {name:<11} " + ", ".join(f"{_ms(t)}" for t in parts[name]))
+        print(f"  {name:<11} " + ", ".join(f"{ms(t)}" for t in parts[name]))
     _where_time_goes(lambda: load(), "page load")
     label = f"page: paired+statistics+rows, {PAGE_ROWS // 1000}k x {len(METRICS)}"
     return [
@@ -709,14 +694,14 @@ def _where_time_goes(fn: Callable[[], Any], label: str, reps: int = 1) -> None:
         key=lambda kv: -kv[1][3],
     )[:6]
     own = sorted(entries.items(), key=lambda kv: -kv[1][2])[:4]
-    print(f"  where the time goes (one cProfile'd {label}, {_ms(total)} under the profiler):")
+    print(f"  where the time goes (one cProfile'd {label}, {ms(total)} under the profiler):")
     for (file, line, name), (_, calls, _, ct, _) in ours:
         print(
-            f"    {_ms(ct / reps):>10} cumulative  {name} ({_short(file, root)}:{line}, {calls // reps} calls)"
+            f"    {ms(ct / reps):>10} cumulative  {name} ({_short(file, root)}:{line}, {calls // reps} calls)"
         )
     for (file, line, name), (_, calls, tt, _, _) in own:
         print(
-            f"    {_ms(tt / reps):>10} own         {name} ({_short(file, root)}:{line}, {calls // reps} calls)"
+            f"    {ms(tt / reps):>10} own         {name} ({_short(file, root)}:{line}, {calls // reps} calls)"
         )
 
 
@@ -730,34 +715,6 @@ def _short(file: str, root: str) -> str:
 # -- printing -----------------------------------------------------------------------------------
 
 
-def print_table(rows: list[Row], started: datetime, notes: list[str]) -> None:
-    print(
-        f"\nfigures ({os.cpu_count()} cores, {started:%Y-%m-%d %H:%M %Z}, load average at the end {_load()})"
-    )
-    width = max(len(r.figure) for r in rows)
-    print(f"  {'figure':<{width}} | {'measured':>30} | {'floor':>9} | met?")
-    print(f"  {'-' * width}-+-{'-' * 30}-+-{'-' * 9}-+-----")
-    for r in rows:
-        measured = r.text if r.seconds is None else (_ms(r.seconds) + (f" {r.text}" if r.text else ""))
-        floor = f"<= {_ms(r.floor)}" if r.floor is not None else "-"
-        met = {None: "-", True: "yes", False: "NO"}[r.met]
-        print(f"  {r.figure:<{width}} | {measured:>30} | {floor:>9} | {met}")
-    for note in notes:
-        print(f"  note: {note}")
-
-
-def _ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:,.1f} ms" if seconds < 1 else f"{seconds:,.2f} s"
-
-
-def _load() -> str:
-    """The 1, 5 and 15 minute load averages (this machine is shared: read the figures with them)."""
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def _max_rss_mb() -> float:

@@ -208,18 +208,9 @@ def test_every_figure_serialises_for_the_browser():
 # -- on a real comparison -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def real(tmp_path_factory, scrubber):
-    from tests.reports.test_comparison_report import build_real_comparison
-
-    pipeline, comparisons, comparison_id = build_real_comparison(tmp_path_factory.mktemp("charts"), scrubber)
-    yield comparisons, comparison_id
-    pipeline.store.close()
-
-
 @pytest.mark.slow
-def test_the_charts_of_a_real_comparison(real):
-    comparisons, comparison_id = real
+def test_the_charts_of_a_real_comparison(real_comparison):
+    comparisons, comparison_id = real_comparison
     data = comparisons.paired(comparison_id)
     stats = comparisons.statistics(comparison_id)
     assert data.rows == list(range(12))

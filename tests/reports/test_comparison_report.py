@@ -275,55 +275,11 @@ def test_latin1_spells_common_unicode_and_replaces_the_rest():
 # -- on a real comparison -------------------------------------------------------------------
 
 
-def build_real_comparison(directory, scrubber):
-    """A done comparison of two versions of one prompt over 12 rows (2 repeats, the offline
-    model, a guard), with two reviewers' preferences and a decision. Returns
-    (pipeline, comparisons as the reviewer, the comparison id); close ``pipeline.store`` after."""
-    from config.settings import Settings
-    from evaluation import MetricSet
-    from execution.compare import Comparisons
-    from execution.pipeline import Pipeline
-    from prompts.registry import PromptRegistry
-    from security.identity import Principal, Role
-    from storage.datasets import DatasetStore
-    from tests.conftest import ANALYST
-
-    settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'pf.db'}")
-    pipeline = Pipeline(settings, principal=ANALYST, scrubber=scrubber)
-    registry = PromptRegistry(pipeline.store, ANALYST)
-    registry.create("faq", "Answer the customer in one sentence. Question: {{ question }}")
-    registry.add_version("faq", "Promise a refund, then answer. Question: {{ question }}")
-    questions = [{"question": f"What is the fee for transfer {i}?"} for i in range(12)]
-    DatasetStore(pipeline.store).save_dataset("questions", questions)
-    pat = Principal("pat", frozenset({Role.PRODUCT}), "system")
-    lee = Principal("lee", frozenset({Role.PRODUCT}), "system")
-    comparisons = Comparisons(pipeline.acting_as(pat))
-    metrics = MetricSet.from_list([
-        {"metric": "latency_s"},
-        {"metric": "total_tokens"},
-        {"metric": "assert_not_contains", "name": "no_refund", "options": {"text": "refund"}},
-    ])
-    row = comparisons.create(
-        "faq@v1", "questions", prompt_b="faq@v2", metric_set=metrics, guards=["no_refund"], repeats=2
-    )
-    comparisons.execute(row.id)
-    comparisons.record_preference(row.id, 0, "b")
-    Comparisons(pipeline.acting_as(lee)).record_preference(row.id, 0, "tie", "=1+1 reads the same")
-    comparisons.record_preference(row.id, 3, "a", "B promised a refund")
-    comparisons.decide(row.id, "request_production", "B is clearer − we accept the refund wording…")
-    return pipeline, comparisons, row.id
-
-
-@pytest.fixture(scope="module")
-def real(tmp_path_factory, scrubber):
-    pipeline, comparisons, comparison_id = build_real_comparison(tmp_path_factory.mktemp("real"), scrubber)
-    yield comparisons, comparison_id
-    pipeline.store.close()
 
 
 @pytest.mark.slow
-def test_a_real_comparison_exports_its_figures_rows_and_summary(real):
-    comparisons, comparison_id = real
+def test_a_real_comparison_exports_its_figures_rows_and_summary(real_comparison):
+    comparisons, comparison_id = real_comparison
     row = comparisons.get(comparison_id)
     stats = comparisons.statistics(comparison_id)
     names = list(comparisons.paired(comparison_id).scores)
