@@ -862,21 +862,28 @@ def _verdict(c: Comparison) -> str:
     if c.costs is not None:
         parts.append(_cost_phrase(c.costs))
     if not guard and any(m.guard for m in c.metrics):
-        unchecked = [m.name for m in c.metrics if m.guard and m.test.p_holm is None]
-        if len(unchecked) == sum(m.guard for m in c.metrics):
+        # a guard scored the same on every paired row did not regress, though no test can run on it
+        unchanged = [m.name for m in c.metrics if m.guard and _unchanged(m)]
+        unchecked = [m.name for m in c.metrics if m.guard and m.test.p_holm is None and m.name not in unchanged]
+        if unchecked and len(unchecked) == sum(m.guard for m in c.metrics):
             plural = "s" if len(unchecked) > 1 else ""
             parts.append(f"guard metric{plural} {', '.join(unchecked)} could not be checked")
         else:
-            parts.append(
-                "no guard metric regressed"
-                + (f" ({', '.join(unchecked)} could not be checked)" if unchecked else "")
+            notes = ([f"{', '.join(unchanged)} unchanged on every row"] if unchanged else []) + (
+                [f"{', '.join(unchecked)} could not be checked"] if unchecked else []
             )
+            parts.append("no guard metric regressed" + (f" ({'; '.join(notes)})" if notes else ""))
     not_comparable = [m.name for m in c.metrics if not m.comparable]
     text = "; ".join(parts)
     text = text[0].upper() + text[1:] + "."
     if not_comparable:
         text += f" Not comparable: {', '.join(not_comparable)}."
     return text
+
+
+def _unchanged(m: MetricComparison) -> bool:
+    """Both sides scored every paired row the same (so no paired test applies)."""
+    return m.comparable and m.n_pairs > 0 and m.win_rate.wins == 0 and m.win_rate.losses == 0
 
 
 def _magnitude(m: MetricComparison) -> str:

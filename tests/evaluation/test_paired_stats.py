@@ -300,6 +300,9 @@ def test_verdict_when_nothing_is_significant():
     assert "Not comparable: gone." in verdict
     unchecked = compare([PairedMetric("safety", a, np.full(30, NAN), guard=True)], resamples=0).verdict()
     assert "guard metric safety could not be checked" in unchecked and "regressed" not in unchecked
+    leaks = np.zeros(30)  # no personal data on any row, on either side: no test runs, and nothing regressed
+    same = compare([PairedMetric("pii", leaks, leaks.copy(), guard=True)], resamples=100).verdict()
+    assert "no guard metric regressed (pii unchanged on every row)" in same and "could not be checked" not in same
 
 
 # ----------------------------------------------------------------------------- edge cases
