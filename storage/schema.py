@@ -212,3 +212,87 @@ comparison_preferences = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),  # scrubbed
     sa.Column("recorded_at", sa.DateTime, nullable=False),  # naive UTC
 )
+
+# -- review: rubrics, queues, claims and annotations (the workflow is ``review/``) ---------------
+
+rubrics = sa.Table(
+    "pf_rubrics",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),  # 1, 2, 3… : a rubric is never edited in place
+    sa.Column("title", sa.String(255), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),  # canonical JSON (review.rubrics.Rubric)
+    sa.Column("digest", sa.String(64), nullable=False),  # SHA-256 of the spec
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+)
+
+review_queues = sa.Table(
+    "pf_review_queues",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("filters", sa.JSON, nullable=False),  # which recorded runs enter (review.queues.QueueFilter)
+    sa.Column("rubric", sa.String(64), nullable=False),  # reviewers use its newest version
+    sa.Column("overlap", sa.Integer, nullable=False),  # reviews wanted per item (k)
+    sa.Column("claim_minutes", sa.Integer, nullable=False),  # a claim not submitted by then expires
+    sa.Column("refreshed_until", sa.DateTime, nullable=True),  # runs that ended up to here were matched
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+review_items = sa.Table(
+    "pf_review_items",
+    metadata,
+    sa.Column("queue_id", sa.String(32), primary_key=True),
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("added_at", sa.DateTime, nullable=False),
+    sa.Column("complete", sa.Boolean, nullable=False),  # every review it wants is submitted
+    sa.Index("ix_pf_review_items_open", "queue_id", "complete", "added_at", "record_id"),
+)
+
+review_slots = sa.Table(
+    "pf_review_slots",
+    metadata,
+    # one row per review an item wants (slot 0 … overlap−1): the key makes a slot one reviewer's
+    sa.Column("queue_id", sa.String(32), primary_key=True),
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True),
+    sa.Column("reviewer", sa.String(255), nullable=False),
+    sa.Column("token", sa.String(32), nullable=False),  # the claim token a submit must present
+    sa.Column("claimed_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("submitted_at", sa.DateTime, nullable=True),  # set: the slot is done for good
+    sa.UniqueConstraint("queue_id", "record_id", "reviewer", name="uq_pf_review_slots_reviewer"),
+    sa.Index("ix_pf_review_slots_reviewer", "queue_id", "reviewer"),
+)
+
+review_skips = sa.Table(
+    "pf_review_skips",
+    metadata,
+    sa.Column("queue_id", sa.String(32), primary_key=True),
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("reviewer", sa.String(255), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("skipped_at", sa.DateTime, nullable=False),
+)
+
+annotations = sa.Table(
+    "pf_annotations",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("queue_id", sa.String(32), nullable=False),
+    sa.Column("record_id", sa.String(64), nullable=False),
+    sa.Column("reviewer", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # review | adjudication
+    sa.Column("rubric", sa.String(64), nullable=False),
+    sa.Column("rubric_version", sa.Integer, nullable=False),
+    sa.Column("scores", sa.JSON, nullable=False),
+    sa.Column("comments", sa.JSON, nullable=False),  # item -> comment (scrubbed)
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("supersedes", sa.String(32), nullable=True),  # the annotation this one corrects
+    sa.Column("superseded_by", sa.String(32), nullable=True),
+    sa.Index("ix_pf_annotations_item", "queue_id", "record_id"),
+    sa.Index("ix_pf_annotations_record", "record_id"),
+)
