@@ -24,6 +24,7 @@ from storage.engine import storage_errors
 from storage.migrate import ensure
 
 CANDIDATES = 25  # items tried per search for the next one (others may win the race for some)
+RECORDING_MARGIN = timedelta(minutes=10)  # how late a run may reach pf_runs after it ended
 
 
 def run_conditions(filters: dict[str, Any]) -> list:
@@ -184,7 +185,9 @@ class ReviewTables:
         r, i, q = schema.runs.c, schema.review_items, schema.review_queues
         new = [*conditions, r.ended_at <= now]
         if queue.refreshed_until is not None:
-            new.append(r.ended_at > queue.refreshed_until)
+            # runs reach the table a little after they end (the recorder writes in batches):
+            # look back a margin; runs already in the queue are not added twice
+            new.append(r.ended_at > queue.refreshed_until - RECORDING_MARGIN)
         present = sa.select(i.c.record_id).where(i.c.queue_id == queue.id, i.c.record_id == r.record_id).exists()
         select = sa.select(
             sa.literal(queue.id), r.record_id, sa.literal(now, sa.DateTime), sa.literal(False, sa.Boolean)

@@ -47,6 +47,7 @@ runs = sa.Table(
     sa.Index("ix_pf_runs_app_started", "app_name", "started_at"),
     sa.Index("ix_pf_runs_started", "started_at"),
     sa.Index("ix_pf_runs_batch", "batch_id"),
+    sa.Index("ix_pf_runs_ended", "ended_at"),
 )
 
 run_metrics = sa.Table(

@@ -11,6 +11,7 @@ from config.errors import InputError
 class Role(StrEnum):
     ANALYST = "analyst"  # author prompts, run, evaluate
     REVIEWER = "reviewer"  # annotate
+    LEAD_REVIEWER = "lead_reviewer"  # annotate, run the review queues and rubrics, adjudicate
     APPROVER = "approver"  # approve production label moves
     PRODUCT = "product"  # compare versions, decide
     AUDITOR = "auditor"  # read everything, export, verify the audit trail
@@ -26,6 +27,8 @@ class Permission(StrEnum):
     APPROVE_LABEL_MOVE = "approve_label_move"  # approve or reject one; confirm an emergency move
     EMERGENCY_LABEL_MOVE = "emergency_label_move"  # move production at once (recorded loudly, confirmed later)
     ANNOTATE = "annotate"  # reviewer feedback on records
+    MANAGE_REVIEW = "manage_review"  # create and edit rubrics and review queues
+    ADJUDICATE = "adjudicate"  # decide items the reviewers disagree on
     COMPARE = "compare"  # record preferences on A/B comparisons and decide them
     EXPORT = "export"  # compliance exports
     READ_AUDIT = "read_audit"  # search the audit trail
@@ -38,11 +41,12 @@ P = Permission
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ANALYST: frozenset({P.READ_RUNS, P.AUTHOR_PROMPTS, P.RUN_PROMPTS, P.EVALUATE, P.REQUEST_LABEL_MOVE}),
     Role.REVIEWER: frozenset({P.READ_RUNS, P.ANNOTATE}),
+    Role.LEAD_REVIEWER: frozenset({P.READ_RUNS, P.ANNOTATE, P.MANAGE_REVIEW, P.ADJUDICATE}),
     Role.APPROVER: frozenset({P.READ_RUNS, P.APPROVE_LABEL_MOVE}),
     # product teams run both sides of a comparison, judge and decide it, and ask for production
     Role.PRODUCT: frozenset({P.READ_RUNS, P.COMPARE, P.RUN_PROMPTS, P.EVALUATE, P.REQUEST_LABEL_MOVE}),
     Role.AUDITOR: frozenset({P.READ_RUNS, P.READ_AUDIT, P.VERIFY_AUDIT, P.EXPORT}),
-    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS, P.EMERGENCY_LABEL_MOVE}),
+    Role.ADMIN: frozenset({P.MANAGE_USERS, P.MANAGE_SETTINGS, P.EMERGENCY_LABEL_MOVE, P.MANAGE_REVIEW}),
 }
 
 

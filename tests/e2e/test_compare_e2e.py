@@ -30,6 +30,9 @@ def demo_app(tmp_path):
     proc, url = serve_app(tmp_path, {"PROMPTFORGE_DATA_DIR": str(tmp_path), "PROMPTFORGE_DATABASE_URL": database_url})
     yield url, password, settings
     _stop(proc)
+    from storage.trulens_store import close_all_stores
+
+    close_all_stores()  # TruLens keeps one session per process: release it for the tests that follow
 
 
 def test_compare_two_demo_versions_judge_with_the_keyboard_and_request_production(demo_app, page, tmp_path):

@@ -15,7 +15,8 @@ from config.errors import PermissionDenied
 from security.identity import Principal, Role
 
 A, RV, AP, PR, AU, AD = Role.ANALYST, Role.REVIEWER, Role.APPROVER, Role.PRODUCT, Role.AUDITOR, Role.ADMIN
-READERS = {A, RV, AP, PR, AU}
+LR = Role.LEAD_REVIEWER
+READERS = {A, RV, LR, AP, PR, AU}
 
 # operation -> roles that may do it
 EXPECTED: dict[str, set[Role]] = {

@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_pf_runs_ended", "pf_runs", ["ended_at"])  # queues pick up runs by when they ended
     op.create_table(
         "pf_rubrics",
         sa.Column("name", sa.String(64), primary_key=True),
@@ -99,3 +100,4 @@ def downgrade() -> None:
     op.drop_table("pf_review_items")
     op.drop_table("pf_review_queues")
     op.drop_table("pf_rubrics")
+    op.drop_index("ix_pf_runs_ended", "pf_runs")

@@ -1,0 +1,1 @@
+"""Annotation by compliance reviewers: rubrics, queues, claims, annotations, agreement, adjudication."""
