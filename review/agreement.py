@@ -192,7 +192,7 @@ def queue_agreement(
             tol = float(tolerance) if level == "interval" else 0.0
         out.append(
             item_agreement(
-                reviews_by_item.get(item.name, ()), level, item=item.name, tolerance=tol, domain=_scale(item)
+                reviews_by_item.get(item.name, ()), level, item=item.name, tolerance=tol, domain=item_scale(item)
             )
         )
     return out
@@ -404,7 +404,7 @@ def _floats(raw: Sequence[object], level: str, where: str) -> np.ndarray:
     return array
 
 
-def _scale(item: RubricItem) -> Sequence[object] | None:
+def item_scale(item: RubricItem) -> Sequence[object] | None:
     """The item's possible answers: labels, yes/no, or the step grid of a numeric item."""
     if item.kind == "boolean":
         return (False, True)
