@@ -26,7 +26,9 @@ PAGES = ROOT / "pages"
 
 
 def _page(file: str, title: str, icon: str):
-    return st.Page(PAGES / file, title=title, icon=f":material/{icon}:", url_path=file.removesuffix(".py"))
+    # a page file may not share a package's name (pages/review.py would shadow review/): drop "_page"
+    url = file.removesuffix(".py").removesuffix("_page")
+    return st.Page(PAGES / file, title=title, icon=f":material/{icon}:", url_path=url)
 
 
 # Sections grow with the product: Build (prompts, playground), Evaluate
@@ -42,6 +44,7 @@ SECTIONS = {
         (Permission.READ_RUNS, "compare.py", "Compare", "compare_arrows"),
     ],
     "Govern": [
+        (Permission.READ_RUNS, "review_page.py", "Review", "rate_review"),
         (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),
         (None, "security.py", "Security", "shield"),
     ],

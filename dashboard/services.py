@@ -195,3 +195,30 @@ def import_dataset(principal, data: bytes, filename: str, name: str, replace: bo
         data, filename, name, settings=settings(), scrubber=get_scrubber(settings()), store=store(),
         actor=principal, replace=replace, progress=progress,
     )
+
+
+def review_queues(principal):
+    """Rubrics and review queues as ``principal`` may use them."""
+    from review.queues import Queues
+
+    return Queues(store(), principal, audit_log())
+
+
+def review_queues_list() -> list:
+    """Every review queue (names for pickers; pages check the reader's permission first)."""
+    from storage.review import ReviewTables
+
+    return ReviewTables(store().engine).queues()
+
+
+def annotations(principal):
+    """The annotation workflow as ``principal`` may use it (comments scrubbed by the shared scrubber)."""
+    from review.annotations import Annotations
+
+    return Annotations(review_queues(principal), scrubber=_pipeline().scrubber)
+
+
+def adjudication(principal):
+    from review.adjudication import Adjudication
+
+    return Adjudication(annotations(principal))

@@ -71,7 +71,10 @@ class Annotations:
         )
         if claim is None:
             return None
-        return ReviewItem(queue.name, claim, self.store.get_run(claim.record_id))
+        run = self.store.get_run(claim.record_id)
+        # reviewers never see each other's scores before submitting their own
+        run["metrics"] = [m for m in run.get("metrics", []) if not m["name"].startswith(FEEDBACK_PREFIX)]
+        return ReviewItem(queue.name, claim, run)
 
     def submit(
         self, queue_name: str, token: str, scores: dict[str, Any], comments: dict[str, str] | str | None = None

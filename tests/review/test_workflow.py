@@ -215,6 +215,9 @@ def test_agreement_disagreement_and_adjudication(world):
     for who, tone in ((rita, ["good", "good", "poor", "good"]), (ravi, ["good", "acceptable", "poor", "good"])):
         for t in tone:
             item = who.next_item("double")
+            # the second reviewer sees the pipeline's metrics, never the first reviewer's scores
+            assert not [m for m in item.run["metrics"] if m["name"].startswith("human_")]
+            assert item.run["metrics"]
             who.submit("double", item.token, {**GOOD, "tone": t})
     adjudication = Adjudication(_as(pipeline, LEAD))
     figures = {a.item: a for a in adjudication.agreement("double")}
