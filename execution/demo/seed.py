@@ -95,12 +95,14 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
     log(f"demo: {len(loans.results)} loan summaries recorded")
     evaluation = _evaluation(pipeline, versions["complaint-reply"], log)
     comparison = _comparison(pipeline, log)
+    queue = _review(pipeline, log)
     return {
         "prompts": sorted(versions),
         "runs": len(batch.results) + len(loans.results),
         "dataset_rows": len(rows),
         "evaluation": evaluation,
         "comparison": comparison,
+        "review_queue": queue,
     }
 
 
@@ -151,3 +153,34 @@ def _evaluation(pipeline, version, log: Callable[[str], None]) -> str:
     evaluator.execute(run.id)
     log(f"demo: evaluation {run.id[:8]} of {version.slug} over demo-complaints")
     return run.id
+
+
+# what the two sample reviewers of the demo queue say of its first three replies: they agree on
+# two and disagree on the tone of the third, which waits for a lead reviewer's adjudication
+_SAMPLE_SCORES = [
+    ({"tone": "good", "overall": 4}, {"tone": "good", "overall": 4}),
+    ({"tone": "acceptable", "overall": 3}, {"tone": "acceptable", "overall": 3}),
+    ({"tone": "good", "overall": 4}, {"tone": "poor", "overall": 3}),
+]
+
+
+def _review(pipeline, log: Callable[[str], None]) -> str:
+    """A compliance queue over the complaint replies, two reviews per item, three items judged."""
+    from review.annotations import Annotations
+    from review.queues import QueueFilter, Queues
+
+    lead = Queues(pipeline.store, pipeline.principal, pipeline.audit)
+    queue = lead.create(
+        "demo-compliance", QueueFilter(prompt="complaint-reply"), overlap=2,
+        description="[demo] Complaint replies, two compliance reviews each",
+    )
+    passing = {"policy_breach": False, "personal_data_exposure": False, "unsuitable_advice": False, "factual_error": False}
+    reviewers = [Principal(name, frozenset({Role.REVIEWER}), "demo") for name in ("sample-reviewer-a", "sample-reviewer-b")]
+    for scores in _SAMPLE_SCORES:
+        for who, given in zip(reviewers, scores):
+            annotations = Annotations(Queues(pipeline.store, who, pipeline.audit), scrubber=pipeline.scrubber)
+            item = annotations.next_item(queue.name)
+            note = "The reply is curt." if given["tone"] == "poor" else None
+            annotations.submit(queue.name, item.token, {**passing, **given}, note)
+    log(f"demo: review queue {queue.name} with {len(_SAMPLE_SCORES)} items reviewed twice")
+    return queue.name

@@ -16,7 +16,7 @@ from bench.browser import chromium_path, launch_chromium
 from tests.e2e.conftest import ROOT, serve_app
 
 PAGES = {
-    "overview": "", "studio": "studio?prompt=complaint-reply", "playground": "playground", "evaluations": "evaluations", "compare": "compare", "audit": "audit",
+    "overview": "", "studio": "studio?prompt=complaint-reply", "playground": "playground", "evaluations": "evaluations", "compare": "compare", "review": "review", "audit": "audit",
     "security": "security", "admin": "admin", "account": "account", "health": "health",
 }
 EVALUATION_VIEWS = {"New evaluation": "evaluations-new", "Datasets": "evaluations-datasets", "Metric sets": "evaluations-metric-sets"}

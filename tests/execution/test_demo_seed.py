@@ -38,6 +38,13 @@ def test_seed_creates_an_evaluated_demo_with_scrubbed_data_and_is_idempotent(mak
     assert comparison.status == "done" and comparison.statistics["metrics"]
     assert comparison.side_a["version"] == 1 and comparison.side_b["version"] == 2
     assert created["evaluation"] in comparison.reused  # production's evaluation was not run twice
+    from review.adjudication import Adjudication
+    from review.annotations import Annotations
+    from review.queues import Queues
+
+    adjudication = Adjudication(Annotations(Queues(pipeline.store, DEMO, pipeline.audit), scrubber=pipeline.scrubber))
+    assert len(adjudication.disputed(created["review_queue"])) == 1  # one disagreement awaits a lead reviewer
+    assert len(adjudication.annotations.queue_annotations(created["review_queue"])) == 6
     assert seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline) == {
         "skipped": "the database already has prompts"
     }
