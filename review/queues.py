@@ -155,6 +155,9 @@ class Queues:
         """The rubric (its newest version unless ``version``) and its version number; the
         shipped compliance rubric is stored the first time it is asked for."""
         self.principal.require(Permission.READ_RUNS, "read rubrics")
+        return self._rubric(name, version)
+
+    def _rubric(self, name: str, version: int | None = None) -> tuple[Rubric, int]:
         row = self.tables.rubric(name, version)
         if row is None and name == DEFAULT_RUBRIC.name and version is None:
             row, _ = self.tables.save_rubric(
@@ -166,7 +169,7 @@ class Queues:
 
     def rubrics(self) -> list[RubricRow]:
         self.principal.require(Permission.READ_RUNS, "read rubrics")
-        self.rubric(DEFAULT_RUBRIC.name)  # the shipped one is always listed
+        self._rubric(DEFAULT_RUBRIC.name)  # the shipped one is always listed
         return self.tables.rubrics()
 
     # -- queues -------------------------------------------------------------------------
@@ -186,7 +189,7 @@ class Queues:
             raise InputError("Overlap must be between 1 and 5 reviewers per item.", "Use 2 or 3 to measure agreement.")
         if not 1 <= int(claim_minutes) <= 24 * 60:
             raise InputError("A claim must last between 1 minute and 24 hours.", "30 minutes suits most items.")
-        self.rubric(rubric)  # exists (the shipped one is stored on first use)
+        rubric_spec, rubric_version = self._rubric(rubric)  # exists (the shipped one is stored on first use)
         conditions = self._conditions(queue_filter)
         matching = self.tables.count_matching(conditions)
         row = self.tables.create_queue(
@@ -197,8 +200,8 @@ class Queues:
             self.principal.actor, "review_queue_created", f"queue:{name}",
             {"queue": row.id, "filter": queue_filter.to_dict(), "rubric": rubric, "overlap": row.overlap, "matching": matching},
         )
-        queue = self.get(row.id)
-        return Queue(queue.row, queue.filter, queue.rubric, queue.rubric_version, matching)
+        self.tables.refresh(row, conditions, utcnow())  # filled at once
+        return Queue(self.tables.queue(row.id), queue_filter, rubric_spec, rubric_version, matching)
 
     def get(self, id_or_name: str, refresh: bool = True) -> Queue:
         """The queue, with the runs recorded since it was last read added to it."""

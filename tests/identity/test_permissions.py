@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from config.errors import PermissionDenied
 from security.identity import Principal, Role
 
+PASSING = {"policy_breach": False, "personal_data_exposure": False, "unsuitable_advice": False, "tone": "good",
+           "factual_error": False, "overall": 4}
 A, RV, AP, PR, AU, AD = Role.ANALYST, Role.REVIEWER, Role.APPROVER, Role.PRODUCT, Role.AUDITOR, Role.ADMIN
 LR = Role.LEAD_REVIEWER
 READERS = {A, RV, LR, AP, PR, AU}
@@ -55,6 +58,12 @@ EXPECTED: dict[str, set[Role]] = {
     "read a comparison's rows": READERS,
     "record a preference": {PR},
     "decide a comparison": {PR},
+    "create a review queue": {LR, AD},
+    "save a rubric": {LR, AD},
+    "annotate an item": {RV, LR},
+    "read a queue's annotations": READERS,
+    "read a queue's agreement": READERS,
+    "adjudicate an item": {LR},
 }
 
 
@@ -85,7 +94,15 @@ def workspace(tmp_path_factory, scrubber):
     runs = [evaluator.create(f"greeting@v{v}", "names", provider="offline", metrics=["latency_s"]) for v in (1, 2)]
     for run in runs:
         evaluator.execute(run.id)
+    from review.annotations import Annotations
+    from review.queues import QueueFilter, Queues
+
+    Queues(store, owner, audit_log(settings)).create("perm-queue", QueueFilter(), overlap=5)
+    reviewed = Annotations(Queues(store, owner, audit_log(settings)), scrubber=scrubber)
+    first = reviewed.next_item("perm-queue")
+    reviewed.submit("perm-queue", first.token, PASSING)
     ws = {
+        "reviewed": first.record_id,
         "store": store,
         "pipeline": pipeline,
         "runs": [r.id for r in runs],
@@ -127,6 +144,18 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         owner = ws["pipeline"].acting_as(Principal("owner", frozenset(Role), "system"))
         return Comparisons(owner).from_runs(*ws["runs"]).id
 
+    from review.adjudication import Adjudication
+    from review.annotations import Annotations
+    from review.queues import QueueFilter, Queues
+    from review.rubrics import DEFAULT_RUBRIC
+
+    queues = Queues(ws["store"], who, ws["audit"])
+    annotations = Annotations(queues, scrubber=ws["pipeline"].scrubber)
+
+    def annotate() -> None:
+        item = annotations.next_item("perm-queue")
+        annotations.submit("perm-queue", item.token, PASSING)
+
     ops = {
         "run a prompt": lambda: pipeline.run(template, {"name": "Ann"}),
         "run a batch": lambda: pipeline.run_batch(template, [{"name": "Ann"}, {"name": "Bo"}]),
@@ -167,6 +196,12 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         "read a comparison's rows": lambda: comparisons.rows(done_comparison()),
         "record a preference": lambda: comparisons.record_preference(done_comparison(), 0, "b", "clearer"),
         "decide a comparison": lambda: comparisons.decide(done_comparison(), "keep_a", "not convinced"),
+        "create a review queue": lambda: queues.create(f"q-{fresh}", QueueFilter()),
+        "save a rubric": lambda: queues.save_rubric(replace(DEFAULT_RUBRIC, title=f"Compliance {fresh}")),
+        "annotate an item": annotate,
+        "read a queue's annotations": lambda: annotations.queue_annotations("perm-queue"),
+        "read a queue's agreement": lambda: Adjudication(annotations).agreement("perm-queue"),
+        "adjudicate an item": lambda: Adjudication(annotations).adjudicate("perm-queue", ws["reviewed"], PASSING),
     }
     ops[name]()
 
