@@ -10,8 +10,8 @@ import streamlit as st
 
 from config.errors import PromptForgeError
 from dashboard import services
-from dashboard.trace import render_record
-from dashboard.widgets import highlight_entities, show_error, verdict_box
+from dashboard.trace import record_texts, render_record
+from dashboard.widgets import show_error
 from review.queues import INJECTION_ACTIONS, MetricBound, QueueFilter
 from review.rubrics import Rubric
 from security.identity import Permission
@@ -54,21 +54,8 @@ def annotate_view(who) -> None:
         f"**{run['app_name']}@{run['app_version']}** via `{run['provider']}` · record `{item.record_id[:12]}` · "
         f"claimed until {item.claim.expires_at:%H:%M} UTC"
     )
-    left, right = st.columns(2, gap="medium")
-    with left:
-        st.markdown("**Input** (scrubbed)")
-        st.html(highlight_entities(run.get("input") or "", []))
-        pii = run.get("pii_in") or {}
-        st.caption("Personal data scrubbed: " + (", ".join(f"{n} × {t}" for t, n in pii.items()) if pii else "none"))
-        injection = (run.get("decisions") or {}).get("injection")
-        if injection:
-            verdict_box(injection)
+    right = record_texts(run)
     with right:
-        st.markdown("**Output** (scrubbed)")
-        if run.get("output") is not None:
-            st.html(highlight_entities(run["output"], []))
-        else:
-            st.error(run.get("error") or "No output.")
         scored = [m for m in run.get("metrics", []) if m["status"] == "ok"]
         if scored:
             st.caption(" · ".join(f"{m['name']} {m['value']:.3g}" for m in scored[:8]))
@@ -92,20 +79,28 @@ def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -
     """One widget per rubric item; Ctrl+Enter submits, a skip needs a reason."""
     scores: dict[str, object] = {}
     comments: dict[str, str] = {}
-    for entry in rubric.items:
+    st.markdown(f"**{rubric.title}**")
+    scored = [entry for entry in rubric.items if entry.kind != "comment"]
+    grid = st.columns(3)
+    for i, entry in enumerate(scored):  # three questions to a row: the whole rubric fits on one screen
         label = entry.title or entry.name
-        if entry.kind == "boolean":
-            answer = st.segmented_control(label, YES_NO, key=f"{key}_{entry.name}", help=entry.description or None)
-            scores[entry.name] = None if answer is None else answer == "Yes"
-        elif entry.kind == "categorical":
-            scores[entry.name] = st.segmented_control(label, list(entry.labels), key=f"{key}_{entry.name}",
-                                                      help=entry.description or None)
-        elif entry.kind == "numeric":
-            step = entry.step or (entry.max - entry.min) / 10
-            scores[entry.name] = st.number_input(label, min_value=float(entry.min), max_value=float(entry.max), value=None,
-                                                 step=float(step), key=f"{key}_{entry.name}", help=entry.description or None)
-        else:
-            comments[entry.name] = st.text_area(label, key=f"{key}_{entry.name}", height=80, help=entry.description or None)
+        with grid[i % 3]:
+            if entry.kind == "boolean":
+                answer = st.segmented_control(label, YES_NO, key=f"{key}_{entry.name}", help=entry.description or None)
+                scores[entry.name] = None if answer is None else answer == "Yes"
+            elif entry.kind == "categorical":
+                scores[entry.name] = st.segmented_control(label, list(entry.labels), key=f"{key}_{entry.name}",
+                                                          help=entry.description or None)
+            else:
+                step = entry.step or (entry.max - entry.min) / 10
+                scores[entry.name] = st.number_input(
+                    label, min_value=float(entry.min), max_value=float(entry.max), value=None, step=float(step),
+                    key=f"{key}_{entry.name}", help=entry.description or None,
+                )
+    for entry in rubric.items:
+        if entry.kind == "comment":
+            comments[entry.name] = st.text_area(entry.title or entry.name, key=f"{key}_{entry.name}", height=68,
+                                                help=entry.description or None)
     comments["comment"] = st.text_input("Comment (required when an item fails)", key=f"{key}_comment",
                                         placeholder="What is wrong, and where (scrubbed before it is stored)")
     submit, skip_col, reason_col = st.columns([1, 1, 3])

@@ -70,21 +70,8 @@ def render_record(run: dict) -> None:
         f"{badges}  \n`{run['app_name']}@{run['app_version']}` via `{run['provider']}` · row {run.get('dataset_row')}"
         f" · record `{run['record_id']}`"
     )
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**Scrubbed input**")
-        st.html(highlight_entities(run.get("input") or "", []))
-        pii_in = run.get("pii_in") or {}
-        st.caption("Scrubbed: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "no PII found"))
-        injection = (run.get("decisions") or {}).get("injection")
-        if injection:
-            verdict_box(injection)
+    right = record_texts(run)
     with right:
-        st.markdown("**Model output** (scrubbed)")
-        if run.get("output") is not None:
-            st.html(highlight_entities(run["output"], []))
-        else:
-            st.error(run.get("error") or "No output.")
         st.markdown("**Metrics**")
         st.dataframe(
             [
@@ -96,3 +83,24 @@ def render_record(run: dict) -> None:
             column_config={"value": st.column_config.NumberColumn(format="%.4g")},
         )
     _stage_chart({s["name"]: s["duration_ms"] for s in run.get("stages", [])})
+
+
+def record_texts(run: dict):
+    """Two columns: the scrubbed input with what was scrubbed and the injection verdict, and the
+    scrubbed output (or the run's error). Returns the right column, for more below the output."""
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown("**Input** (scrubbed)")
+        st.html(highlight_entities(run.get("input") or "", []))
+        pii_in = run.get("pii_in") or {}
+        st.caption("Personal data scrubbed: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "none"))
+        injection = (run.get("decisions") or {}).get("injection")
+        if injection:
+            verdict_box(injection)
+    with right:
+        st.markdown("**Output** (scrubbed)")
+        if run.get("output") is not None:
+            st.html(highlight_entities(run["output"], []))
+        else:
+            st.error(run.get("error") or "No output.")
+    return right

@@ -39,6 +39,7 @@ import krippendorff
 import numpy as np
 
 from config.errors import InputError
+from evaluation.paired_stats import json_safe
 from review.rubrics import Rubric, RubricItem
 
 LEVELS = ("nominal", "ordinal", "interval")
@@ -67,7 +68,7 @@ class ItemAgreement:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict (no NaN or inf)."""
-        return _json_safe(asdict(self))
+        return json_safe(asdict(self))
 
 
 # ----------------------------------------------------------------------------- public functions
@@ -523,20 +524,6 @@ def _finite(value: object) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 def _fmt(x: float) -> str:

@@ -49,6 +49,7 @@ from typing import Any
 
 import yaml
 
+from config.yaml_strict import load_strict
 from config.errors import InputError
 
 SCHEMA = 1  # the file format's version
@@ -569,7 +570,7 @@ class Rubric:
             except UnicodeDecodeError:
                 raise InputError("The rubric file is not UTF-8 text.", "Save it as UTF-8.") from None
         try:
-            data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+            data = load_strict(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             line = f" at line {mark.line + 1}" if mark is not None else ""
@@ -614,30 +615,6 @@ def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
 
 _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(list, _represent_list)
-
-
-class _Loader(yaml.SafeLoader):
-    """Safe YAML that refuses a key given twice in one mapping (PyYAML would keep the last)."""
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
-    loader.flatten_mapping(node)
-    out: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in out
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a mapping key must be a plain value", key_node.start_mark
-            ) from None
-        if duplicate:
-            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice", key_node.start_mark)
-        out[key] = loader.construct_object(value_node, deep=True)
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -1,0 +1,37 @@
+"""Safe YAML that refuses a key given twice in one mapping (PyYAML would silently keep the last):
+for files people edit by hand, where a repeated key is a mistake to report, not to resolve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with duplicate mapping keys refused."""
+
+
+def _construct_mapping(loader: StrictLoader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    out: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in out
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            ) from None
+        if duplicate:
+            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is given twice", key_node.start_mark)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_strict(text: str | bytes) -> Any:
+    """Parse ``text``; raises ``yaml.YAMLError`` (duplicate keys included) for the caller to explain."""
+    return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
