@@ -80,23 +80,25 @@ def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -
     scores: dict[str, object] = {}
     comments: dict[str, str] = {}
     st.markdown(f"**{rubric.title}**")
-    scored = [entry for entry in rubric.items if entry.kind != "comment"]
-    grid = st.columns(3)
-    for i, entry in enumerate(scored):  # three questions to a row: the whole rubric fits on one screen
-        label = entry.title or entry.name
-        with grid[i % 3]:
-            if entry.kind == "boolean":
-                answer = st.segmented_control(label, YES_NO, key=f"{key}_{entry.name}", help=entry.description or None)
-                scores[entry.name] = None if answer is None else answer == "Yes"
-            elif entry.kind == "categorical":
-                scores[entry.name] = st.segmented_control(label, list(entry.labels), key=f"{key}_{entry.name}",
-                                                          help=entry.description or None)
-            else:
-                step = entry.step or (entry.max - entry.min) / 10
-                scores[entry.name] = st.number_input(
-                    label, min_value=float(entry.min), max_value=float(entry.max), value=None, step=float(step),
-                    key=f"{key}_{entry.name}", help=entry.description or None,
-                )
+    yes_no = [entry for entry in rubric.items if entry.kind == "boolean"]
+    scales = [entry for entry in rubric.items if entry.kind in ("categorical", "numeric")]
+    cells = [(st.columns(3), yes_no), (st.columns(2), scales)]  # the whole rubric fits on one screen
+    for grid, entries in cells:
+        for i, entry in enumerate(entries):
+            label = entry.title or entry.name
+            with grid[i % len(grid)]:
+                if entry.kind == "boolean":
+                    answer = st.segmented_control(label, YES_NO, key=f"{key}_{entry.name}", help=entry.description or None)
+                    scores[entry.name] = None if answer is None else answer == "Yes"
+                elif entry.kind == "categorical":
+                    scores[entry.name] = st.segmented_control(label, list(entry.labels), key=f"{key}_{entry.name}",
+                                                              help=entry.description or None)
+                else:
+                    step = entry.step or (entry.max - entry.min) / 10
+                    scores[entry.name] = st.number_input(
+                        label, min_value=float(entry.min), max_value=float(entry.max), value=None, step=float(step),
+                        key=f"{key}_{entry.name}", help=entry.description or None,
+                    )
     for entry in rubric.items:
         if entry.kind == "comment":
             comments[entry.name] = st.text_area(entry.title or entry.name, key=f"{key}_{entry.name}", height=68,

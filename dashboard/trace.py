@@ -93,7 +93,7 @@ def record_texts(run: dict):
         st.markdown("**Input** (scrubbed)")
         st.html(highlight_entities(run.get("input") or "", []))
         pii_in = run.get("pii_in") or {}
-        st.caption("Personal data scrubbed: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "none"))
+        st.caption("Personal data scrubbed in this run: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "none"))
         injection = (run.get("decisions") or {}).get("injection")
         if injection:
             verdict_box(injection)
