@@ -9,6 +9,8 @@
     python launch.py compare ...           an A/B comparison (exits 1 when a guard metric regresses)
     python launch.py seed-demo             create the demo workspace
     python launch.py prompts ...           list, show, diff, lint, label, pull and push prompts
+    python launch.py queues ...            list review queues; show one's progress and agreement
+    python launch.py annotations export    a review queue's annotations as CSV or JSON lines
     python launch.py bench NAME            print benchmark figures (pipeline)
 
 Every subcommand drives the same services as the app. Errors a user can act on
@@ -122,8 +124,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add_prompts(sub)
 
+    from review.cli import add_parser as add_review
+
+    add_review(sub)
+
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare"], help="which benchmark")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation"], help="which benchmark")
     bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500) or rows (eval: 1000)")
     bench.set_defaults(handler=cmd_bench)
     return parser

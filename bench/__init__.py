@@ -30,4 +30,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.compare import main as compare_main
 
         return compare_main(settings, n=options.get("n", 10_000))
+    if name == "annotation":
+        from bench.annotation import main as annotation_main
+
+        return annotation_main(settings, **options)
     raise ValueError(f"unknown benchmark {name}")

@@ -108,9 +108,11 @@ def _latest_reviews(annotations: list[AnnotationRow]) -> list[AnnotationRow]:
 
 
 def _by_item(rubric, reviews: list[AnnotationRow]) -> dict[str, list[tuple[str, str, Any]]]:
-    out: dict[str, list[tuple[str, str, Any]]] = {item.name: [] for item in rubric.scored_items}
+    names = [item.name for item in rubric.scored_items]  # read once: a property that builds a tuple
+    out: dict[str, list[tuple[str, str, Any]]] = {name: [] for name in names}
     for a in reviews:
-        for item in rubric.scored_items:
-            if a.scores.get(item.name) is not None:
-                out[item.name].append((a.record_id, a.reviewer, a.scores[item.name]))
+        for name in names:
+            value = a.scores.get(name)
+            if value is not None:
+                out[name].append((a.record_id, a.reviewer, value))
     return out

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -362,7 +363,14 @@ class ReviewTables:
     def annotations(self, queue_id: str | None = None, record_id: str | None = None, current: bool = False) -> list[AnnotationRow]:
         """Annotations of a queue and/or a record, oldest first; ``current``: not superseded."""
         a = schema.annotations
-        query = sa.select(a).order_by(a.c.created_at, a.c.id)
+        # a queue holds tens of thousands of annotations (agreement reads them all): the JSON
+        # columns come as text and are decoded once per distinct text (answers repeat a lot),
+        # the time without SQLAlchemy's per-row processors; rows are built positionally
+        query = sa.select(
+            a.c.id, a.c.queue_id, a.c.record_id, a.c.reviewer, a.c.kind, a.c.rubric, a.c.rubric_version,
+            sa.cast(a.c.scores, sa.Text), sa.cast(a.c.comments, sa.Text), sa.type_coerce(a.c.created_at, sa.String),
+            a.c.supersedes, a.c.superseded_by,
+        ).order_by(a.c.created_at, a.c.id)
         if queue_id is not None:
             query = query.where(a.c.queue_id == queue_id)
         if record_id is not None:
@@ -370,7 +378,23 @@ class ReviewTables:
         if current:
             query = query.where(a.c.superseded_by.is_(None))
         with storage_errors(self.engine), self.engine.connect() as conn:
-            return [AnnotationRow(**r._mapping) for r in conn.execute(query)]
+            rows = conn.execute(query).all()
+        decoded: dict[str, dict[str, Any]] = {}
+
+        def mapping(text: str | None) -> dict[str, Any]:
+            value = decoded.get(text)
+            if value is None:
+                value = decoded[text] = (json.loads(text) if text else None) or {}
+            return dict(value)  # a copy per row: values are plain scalars and strings
+
+        def when(value: Any) -> datetime:  # SQLite gives text, PostgreSQL a datetime
+            return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+        return [
+            AnnotationRow(i, q, rec, who, kind, rubric, version, mapping(scores), mapping(comments), when(created),
+                          supersedes, superseded_by)
+            for i, q, rec, who, kind, rubric, version, scores, comments, created, supersedes, superseded_by in rows
+        ]
 
     # -- progress ---------------------------------------------------------------------
 

@@ -104,46 +104,31 @@ def test_overlap_one_two_reviewers_never_get_the_same_item(world):
     assert not set(seen["rita"]) & set(seen["ravi"]) and len(seen["rita"]) + len(seen["ravi"]) == 9
 
 
-def _worker(database_url: str, queue_id: str, reviewer: str, out) -> None:
-    """A reviewer in another process: claim and submit until the queue has nothing left."""
-    import uuid
-
-    from config.settings import Settings
-    from storage import schema as sch
-    from storage.engine import make_engine
-    from storage.review import ReviewTables
-
-    tables = ReviewTables(make_engine(Settings(database_url=database_url)))
-    queue = tables.queue(queue_id)
-    taken = []
-    while True:
-        now = sch.utcnow()
-        claim = tables.claim_next(queue, reviewer, now)
-        if claim is None:
-            break
-        annotation = {"id": uuid.uuid4().hex, "queue_id": queue.id, "record_id": claim.record_id, "reviewer": reviewer,
-                      "kind": "review", "rubric": "compliance", "rubric_version": 1, "scores": {}, "comments": {},
-                      "created_at": now, "supersedes": None, "superseded_by": None}
-        assert tables.submit(claim, annotation, queue.overlap, now)
-        taken.append(claim.record_id)
-    out.put((reviewer, taken))
-
-
 @pytest.mark.parametrize("overlap", [1, 2])
 def test_two_reviewers_in_two_processes(world, tmp_settings, overlap):
     pipeline = world
     queue = Queues(pipeline.store, LEAD, pipeline.audit).create(f"race-{overlap}", QueueFilter(), overlap=overlap)
+    from tests.review.race_worker import review_until_empty
+
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
     workers = [
-        context.Process(target=_worker, args=(tmp_settings.resolved_database_url, queue.id, who, out))
+        context.Process(target=review_until_empty, args=(tmp_settings.resolved_database_url, queue.id, who, out))
         for who in ("user:p1", "user:p2")
     ]
     for w in workers:
         w.start()
-    results = dict(out.get(timeout=120) for _ in workers)
-    for w in workers:
-        w.join(timeout=60)
+    try:
+        results = dict(out.get(timeout=300) for _ in workers)
+    finally:
+        for w in workers:  # never leave a child behind for the tests that follow
+            w.join(timeout=30)
+            if w.is_alive():
+                w.kill()
+                w.join()
+            w.close()
+    for reviewer, taken in results.items():
+        assert isinstance(taken, list), f"{reviewer} stopped: {taken}"
     items = _as(pipeline, LEAD).queues.tables.annotations(queue_id=queue.id)
     per_record: dict[str, list[str]] = {}
     for a in items:
