@@ -105,6 +105,7 @@ def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -
                                                 help=entry.description or None)
     comments["comment"] = st.text_input("Comment (required when an item fails)", key=f"{key}_comment",
                                         placeholder="What is wrong, and where (scrubbed before it is stored)")
+    _answer_bar(rubric, key, scores)
     submit, skip_col, reason_col = st.columns([1, 1, 3])
     reason = reason_col.text_input("Skip reason", key=f"{key}_skip_reason", label_visibility="collapsed",
                                    placeholder="Reason to skip (e.g. needs a loans specialist)")
@@ -130,7 +131,43 @@ def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -
             return
         st.session_state["rv_flash"] = "Skipped."
         st.rerun()
-    st.caption("Keys: Ctrl+Enter submits · Ctrl+Shift+→ skips (with the reason typed beside it)")
+    st.caption("Keys: 1–9 answer the highlighted question · Ctrl+Enter submits · Ctrl+Shift+→ skips "
+               "(with the reason typed beside it)")
+
+
+def _choices(entry) -> list[tuple[str, object]] | None:
+    """(button label, widget value) of each answer a number key can give, or None (a wide range)."""
+    if entry.kind == "boolean":
+        return [(v, v) for v in YES_NO]
+    if entry.kind == "categorical":
+        return [(label, label) for label in entry.labels]
+    if entry.step and (entry.max - entry.min) / entry.step < 9:
+        count = round((entry.max - entry.min) / entry.step) + 1
+        return [(f"{entry.min + i * entry.step:g}", float(entry.min + i * entry.step)) for i in range(count)]
+    return None
+
+
+def _answer_bar(rubric: Rubric, key: str, scores: dict[str, object]) -> None:
+    """The first unanswered question with its answers on the number keys: a whole rubric
+    is answered from the keyboard, question after question."""
+    pending = next((e for e in rubric.items if e.kind != "comment" and scores.get(e.name) is None), None)
+    if pending is None:
+        st.caption(":material/keyboard: Every question is answered: Ctrl+Enter submits.")
+        return
+    choices = _choices(pending)
+    if not choices:
+        return
+    with st.container(border=True):
+        st.markdown(f":material/keyboard: **{pending.title or pending.name}**")
+        for col, (n, (label, value)) in zip(st.columns(len(choices)), enumerate(choices, start=1)):
+            col.button(
+                f"{label}  [{n}]", key=f"{key}_key_{pending.name}_{n}", shortcut=str(n), width="stretch",
+                on_click=_answer, args=(f"{key}_{pending.name}", value),
+            )
+
+
+def _answer(widget_key: str, value: object) -> None:
+    st.session_state[widget_key] = value  # in a callback: before the widget is drawn again
 
 
 # -- queues: progress, agreement, adjudication -----------------------------------------

@@ -1,18 +1,26 @@
 """A reviewer in another process, for the claim race test: claim and submit until the queue has
-nothing left, then report what it took (or the error that stopped it)."""
+nothing left, then report what it took (or the error that stopped it).
+
+    python -m tests.review.race_worker DATABASE_URL QUEUE_ID REVIEWER
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 import traceback
 import uuid
 
 
-def review_until_empty(database_url: str, queue_id: str, reviewer: str, out) -> None:
+def main(database_url: str, queue_id: str, reviewer: str) -> int:
+    """Prints the record ids it took as JSON; on an error prints the traceback and exits 1."""
     try:
-        out.put((reviewer, _review(database_url, queue_id, reviewer)))
-    except BaseException:  # noqa: BLE001 - the parent reports it instead of waiting in vain
-        out.put((reviewer, traceback.format_exc()))
+        print(json.dumps(_review(database_url, queue_id, reviewer)))
+        return 0
+    except BaseException:  # noqa: BLE001 - the parent reports it
+        print(traceback.format_exc())
+        return 1
 
 
 def _review(database_url: str, queue_id: str, reviewer: str) -> list[str]:
@@ -45,3 +53,7 @@ def _review(database_url: str, queue_id: str, reviewer: str) -> list[str]:
                 if attempt == 9:
                     raise
                 time.sleep(0.2 * (attempt + 1))
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:4]))

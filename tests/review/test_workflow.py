@@ -5,8 +5,11 @@ agreement and adjudication, and TruLens's own leaderboard showing the human scor
 from __future__ import annotations
 
 import json
-import multiprocessing
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -108,27 +111,26 @@ def test_overlap_one_two_reviewers_never_get_the_same_item(world):
 def test_two_reviewers_in_two_processes(world, tmp_settings, overlap):
     pipeline = world
     queue = Queues(pipeline.store, LEAD, pipeline.audit).create(f"race-{overlap}", QueueFilter(), overlap=overlap)
-    from tests.review.race_worker import review_until_empty
-
-    context = multiprocessing.get_context("spawn")
-    out = context.Queue()
-    workers = [
-        context.Process(target=review_until_empty, args=(tmp_settings.resolved_database_url, queue.id, who, out))
+    # two fresh interpreters, started together, racing for the same items
+    root = Path(__file__).resolve().parents[2]
+    workers = {
+        who: subprocess.Popen(
+            [sys.executable, "-m", "tests.review.race_worker", tmp_settings.resolved_database_url, queue.id, who],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
         for who in ("user:p1", "user:p2")
-    ]
-    for w in workers:
-        w.start()
+    }
+    results = {}
     try:
-        results = dict(out.get(timeout=300) for _ in workers)
+        for who, proc in workers.items():
+            out, _ = proc.communicate(timeout=300)
+            assert proc.returncode == 0, f"{who} stopped: {out[-3000:]}"
+            results[who] = json.loads(out.strip().splitlines()[-1])
     finally:
-        for w in workers:  # never leave a child behind for the tests that follow
-            w.join(timeout=30)
-            if w.is_alive():
-                w.kill()
-                w.join()
-            w.close()
-    for reviewer, taken in results.items():
-        assert isinstance(taken, list), f"{reviewer} stopped: {taken}"
+        for proc in workers.values():  # never leave a child behind for the tests that follow
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     items = _as(pipeline, LEAD).queues.tables.annotations(queue_id=queue.id)
     per_record: dict[str, list[str]] = {}
     for a in items:
