@@ -41,6 +41,21 @@ def annotate_view(who) -> None:
     annotations = services.annotations(who)
     queue = annotations.queues.get(name)
     _progress(annotations.queues.progress(queue), who.actor, queue)
+    mine = [a for a in annotations.queue_annotations(name, current=True) if a.reviewer == who.actor and a.kind == "review"]
+    back = st.session_state.get("rv_back", 0)
+    nav = st.columns([1, 1, 4])
+    if nav[0].button("Previous", key="rv_prev", shortcut="Ctrl+Shift+ArrowLeft", icon=":material/chevron_left:",
+                     disabled=back >= len(mine), width="stretch"):
+        st.session_state["rv_back"] = back + 1
+        st.rerun()
+    if nav[1].button("Next", key="rv_next", shortcut="Ctrl+Shift+ArrowUp", icon=":material/chevron_right:",
+                     disabled=back == 0, width="stretch"):
+        st.session_state["rv_back"] = back - 1
+        st.rerun()
+    if back:
+        nav[2].caption(f"Your annotation {back} back · Ctrl+Shift+← older · Ctrl+Shift+↑ newer")
+        _correction_view(queue, mine[-back], annotations)
+        return
     try:
         item = annotations.next_item(name)
     except PromptForgeError as exc:
@@ -64,6 +79,31 @@ def annotate_view(who) -> None:
     _rubric_form(queue.rubric, f"rv_{item.token}", item, name, annotations)
 
 
+def _correction_view(queue, annotation, annotations) -> None:
+    """One of your earlier annotations: the item, its history, and a correction that supersedes it."""
+    run = services.store().get_run(annotation.record_id)
+    st.markdown(f"**{run['app_name']}@{run['app_version']}** · record `{annotation.record_id[:12]}`")
+    record_texts(run)
+    history = annotations.history(annotation.record_id)
+    st.markdown("**History of your judgement of this item**")
+    st.dataframe(
+        [{"when": a.created_at, "reviewer": a.reviewer, "kind": a.kind, "rubric": f"{a.rubric} v{a.rubric_version}",
+          "status": "superseded" if a.superseded_by else "current",
+          **{k: str(v) for k, v in a.scores.items()}} for a in history if a.reviewer == annotation.reviewer or a.kind == "adjudication"],
+        hide_index=True, width="stretch",
+    )
+    key = f"rv_fix_{annotation.id}"
+    scores, comments = _rubric_widgets(queue.rubric, key, given=annotation.scores)
+    if st.button("Save correction", type="primary", key=f"{key}_save", shortcut="Ctrl+Enter", icon=":material/edit:"):
+        try:
+            annotations.correct(annotation.id, scores, comments)
+        except PromptForgeError as exc:
+            show_error(exc)
+            return
+        st.session_state["rv_flash"] = "Correction saved; the earlier annotation stays in the history."
+        st.rerun()
+
+
 def _progress(progress: dict, actor: str, queue) -> None:
     items, complete = progress["items"], progress["complete"]
     mine = progress["reviewers"].get(actor, {"done": 0, "claimed": 0, "skipped": 0})
@@ -75,8 +115,13 @@ def _progress(progress: dict, actor: str, queue) -> None:
     st.progress(complete / items if items else 0.0, text=f"{complete} of {items} items complete")
 
 
-def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -> None:
-    """One widget per rubric item; Ctrl+Enter submits, a skip needs a reason."""
+def _rubric_widgets(rubric: Rubric, key: str, given: dict | None = None) -> tuple[dict, dict]:
+    """One widget per rubric item (``given``: answers to start from, e.g. for a correction), the
+    comment, and the number-key answer bar; returns (scores, comments)."""
+    if given is not None and f"{key}_seeded" not in st.session_state:
+        st.session_state[f"{key}_seeded"] = True
+        for name, value in given.items():
+            st.session_state[f"{key}_{name}"] = ("Yes" if value else "No") if isinstance(value, bool) else value
     scores: dict[str, object] = {}
     comments: dict[str, str] = {}
     st.markdown(f"**{rubric.title}**")
@@ -106,6 +151,12 @@ def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -
     comments["comment"] = st.text_input("Comment (required when an item fails)", key=f"{key}_comment",
                                         placeholder="What is wrong, and where (scrubbed before it is stored)")
     _answer_bar(rubric, key, scores)
+    return scores, comments
+
+
+def _rubric_form(rubric: Rubric, key: str, item, queue_name: str, annotations) -> None:
+    """The rubric for a claimed item; Ctrl+Enter submits, a skip needs a reason."""
+    scores, comments = _rubric_widgets(rubric, key)
     submit, skip_col, reason_col = st.columns([1, 1, 3])
     reason = reason_col.text_input("Skip reason", key=f"{key}_skip_reason", label_visibility="collapsed",
                                    placeholder="Reason to skip (e.g. needs a loans specialist)")

@@ -104,3 +104,26 @@ def test_a_rubric_edit_makes_a_new_version_and_a_bad_one_keeps_the_text(app_env)
     at.button[-1].click().run()
     assert any("no items" in e.value.lower() for e in at.error)
     assert at.text_area(key=key).value == broken  # nothing typed is lost
+
+
+def test_previous_shows_your_last_annotation_and_a_correction_supersedes_it(app_env):
+    pipeline = _seed()
+    at = _open()
+    prefix = [s for s in at.segmented_control if s.key and s.key.endswith("_policy_breach")][0].key.removesuffix("_policy_breach")
+    for item, answer in ANSWERS.items():
+        at.segmented_control(key=f"{prefix}_{item}").set_value(answer)
+    at.number_input(key=f"{prefix}_overall").set_value(4.0)
+    at.button(key=f"{prefix}_submit").click().run()
+    at.button(key="rv_prev").click().run()  # back to what you just judged
+    assert not at.exception, at.exception
+    from storage.review import ReviewTables
+
+    [first] = ReviewTables(pipeline.store.engine).annotations()
+    fix = f"rv_fix_{first.id}"
+    assert at.segmented_control(key=f"{fix}_tone").value == "good"  # the form starts from your answers
+    at.segmented_control(key=f"{fix}_tone").set_value("acceptable")
+    at.button(key=f"{fix}_save").click().run()
+    assert not at.exception, at.exception
+    history = ReviewTables(pipeline.store.engine).annotations(record_id=first.record_id)
+    assert [a.scores["tone"] for a in history] == ["good", "acceptable"]
+    assert history[0].superseded_by == history[1].id
