@@ -378,6 +378,16 @@ def rubrics_view(who) -> None:
                        icon=":material/download:")
     if not who.can(Permission.MANAGE_REVIEW):
         return
+    upload = st.file_uploader("Import a rubric (YAML)", type=["yaml", "yml"], key="rv_rubric_upload",
+                              help="A new rubric, or a new version of one: its name decides which")
+    if upload is not None and st.button("Import", key="rv_rubric_import", icon=":material/upload:"):
+        try:
+            row = queues.save_rubric(Rubric.from_yaml(upload.getvalue()))
+        except PromptForgeError as exc:
+            show_error(exc)
+            return
+        st.session_state["rv_flash"] = f"Imported {row.name} version {row.version}."
+        st.rerun()
     with st.form("rv_rubric_edit"):
         text = st.text_area("Edit as YAML (saving makes a new version)", rubric.to_yaml(), height=320, key=f"rv_rubric_yaml_{chosen}")
         saved = st.form_submit_button("Save new version", type="primary")
