@@ -359,7 +359,7 @@ def new_queue_view(who) -> None:
         st.session_state["rv_flash"] = (f"Queue {queue.name} created. No recorded run matches yet; runs recorded later "
                                         "that match will enter it.")
     st.session_state["rv_q_queue"] = queue.name
-    st.session_state["rv_pending_view"] = "Queues"
+    st.session_state["rv_view_pending"] = "Queues"
     st.rerun()
 
 

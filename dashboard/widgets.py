@@ -104,3 +104,19 @@ def variable_inputs(
         else:
             values[name] = st.text_area(label, defaults.get(name, ""), height=80, key=widget_key, help=help_text)
     return values
+
+
+def view_switch(views: list[str], key: str, flash_key: str | None = None) -> str:
+    """The page's views as a segmented control under ``key``; a view another part of the page
+    asked for (``st.session_state[key + "_pending"]``) is shown first, and a message left in
+    ``flash_key`` is shown once as a toast."""
+    pending = st.session_state.pop(f"{key}_pending", None)
+    if pending in views:
+        st.session_state[key] = pending
+    if st.session_state.get(key) not in views:
+        st.session_state[key] = views[0]
+    view = st.segmented_control("View", views, key=key, label_visibility="collapsed")
+    message = st.session_state.pop(flash_key, None) if flash_key else None
+    if message:
+        st.toast(message, icon=":material/check_circle:")
+    return view

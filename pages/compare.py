@@ -17,7 +17,7 @@ from dashboard.compare_views import (
     statistics_view,
     verdict_box,
 )
-from dashboard.widgets import show_error
+from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
 who = auth.require(Permission.READ_RUNS)
@@ -30,14 +30,9 @@ st.caption(
 views = ["Comparisons", "New comparison"] if who.can(Permission.EVALUATE) else ["Comparisons"]
 pending = st.session_state.pop("cmp_pending", None)  # a comparison just started: show it
 if pending is not None:
-    st.session_state["cmp_view"], st.session_state["cmp_id"] = "Comparisons", pending
+    st.session_state["cmp_view_pending"], st.session_state["cmp_id"] = "Comparisons", pending
     st.query_params["comparison"] = pending
-if st.session_state.get("cmp_view") not in views:
-    st.session_state["cmp_view"] = views[0]
-view = st.segmented_control("View", views, key="cmp_view", label_visibility="collapsed")
-flash = st.session_state.pop("cmp_flash", None)
-if flash:
-    st.toast(flash, icon=":material/check_circle:")
+view = view_switch(views, "cmp_view", flash_key="cmp_flash")
 
 try:
     if view == "New comparison":

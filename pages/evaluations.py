@@ -15,7 +15,7 @@ from dashboard.eval_views import (
     results_table,
     summary_panel,
 )
-from dashboard.widgets import show_error
+from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
 who = auth.require(Permission.READ_RUNS)
@@ -28,10 +28,8 @@ st.caption(
 views = ["Results", "New evaluation", "Datasets", "Metric sets"] if who.can(Permission.EVALUATE) else ["Results"]
 pending = st.session_state.pop("ev_pending_view", None)  # a run just started: show it
 if pending is not None:
-    st.session_state["ev_view"], st.session_state["ev_run"] = pending
-if st.session_state.get("ev_view") not in views:
-    st.session_state["ev_view"] = views[0]
-view = st.segmented_control("View", views, key="ev_view", label_visibility="collapsed")
+    st.session_state["ev_view_pending"], st.session_state["ev_run"] = pending
+view = view_switch(views, "ev_view")
 
 try:
     if view == "New evaluation":

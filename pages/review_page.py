@@ -7,7 +7,7 @@ import streamlit as st
 from config.errors import PromptForgeError
 from dashboard import auth
 from dashboard.review_views import annotate_view, new_queue_view, queues_view, rubrics_view
-from dashboard.widgets import show_error
+from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
 who = auth.require(Permission.READ_RUNS)
@@ -21,15 +21,7 @@ views = (["Annotate"] if who.can(Permission.ANNOTATE) else []) + ["Queues"]
 if who.can(Permission.MANAGE_REVIEW):
     views.append("New queue")
 views.append("Rubrics")
-pending = st.session_state.pop("rv_pending_view", None)
-if pending in views:
-    st.session_state["rv_view"] = pending
-if st.session_state.get("rv_view") not in views:
-    st.session_state["rv_view"] = views[0]
-view = st.segmented_control("View", views, key="rv_view", label_visibility="collapsed")
-flash = st.session_state.pop("rv_flash", None)
-if flash:
-    st.toast(flash, icon=":material/check_circle:")
+view = view_switch(views, "rv_view", flash_key="rv_flash")
 
 try:
     if view == "Annotate":
