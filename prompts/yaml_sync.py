@@ -56,7 +56,7 @@ from typing import Any
 
 import yaml
 
-from config.yaml_strict import load_strict
+from config.yaml_io import dump_block, load_strict
 from config.errors import InputError, PromptForgeError
 from prompts.registry import PRODUCTION, PromptRegistry
 from prompts.spec import SCHEMA_VERSION as SPEC_SCHEMA
@@ -85,24 +85,8 @@ def file_name(slug: str) -> str:
 # -- YAML in and out ------------------------------------------------------------------------
 
 
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML; multi-line strings as literal blocks; lists indented under their key."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        return super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
 def dump_yaml(data: Any) -> str:
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000, default_flow_style=False)
+    return dump_block(data)
 
 
 def load_yaml(text: str, where: str = "the file") -> Any:

@@ -49,7 +49,7 @@ from typing import Any
 
 import yaml
 
-from config.yaml_strict import load_strict
+from config.yaml_io import BlockDumper, dump_block, load_strict
 from config.errors import InputError
 
 SCHEMA = 1  # the file format's version
@@ -557,9 +557,7 @@ class Rubric:
 
     def to_yaml(self) -> str:
         """The YAML file (deterministic; ``from_yaml`` reads it back exactly)."""
-        return yaml.dump(
-            self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000, default_flow_style=False
-        )
+        return dump_block(self.to_dict(), _Dumper)
 
     @classmethod
     def from_yaml(cls, text: str | bytes) -> Rubric:
@@ -595,17 +593,8 @@ class Rubric:
 # ----------------------------------------------------------------------------- YAML
 
 
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML; multi-line text as literal blocks; short lists of plain values inline."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        return super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+class _Dumper(BlockDumper):
+    """Hand-editable YAML with short lists of plain values inline (labels: [a, b, c])."""
 
 
 def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
@@ -613,7 +602,6 @@ def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
     return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=inline)
 
 
-_Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(list, _represent_list)
 
 
