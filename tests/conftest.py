@@ -191,3 +191,23 @@ def real_comparison(tmp_path_factory, scrubber):
     pipeline, comparisons, comparison_id = build_real_comparison(tmp_path_factory.mktemp("comparison"), scrubber)
     yield comparisons, comparison_id
     pipeline.store.close()
+
+
+def assert_json_safe(value, path="$"):
+    """Walk a ``to_dict()`` result: only JSON types, and no NaN or inf anywhere."""
+    import json
+    import math
+
+    if isinstance(value, dict):
+        for k, v in value.items():
+            assert isinstance(k, str), f"{path}: key {k!r} is not a string"
+            assert_json_safe(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            assert_json_safe(v, f"{path}[{i}]")
+    elif isinstance(value, float):
+        assert math.isfinite(value), f"{path} is {value}"
+    else:
+        assert value is None or isinstance(value, (str, bool, int)), f"{path} has type {type(value).__name__}"
+    if path == "$":
+        json.dumps(value, allow_nan=False)

@@ -3,8 +3,6 @@ computed here on the same fixed data, plus every edge case's explanation and JSO
 
 from __future__ import annotations
 
-import json
-import math
 import time
 
 import numpy as np
@@ -14,6 +12,8 @@ from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import TTestPower
 from statsmodels.stats.proportion import proportion_confint
+
+from tests.conftest import assert_json_safe
 
 from evaluation.paired_stats import (
     BETTER,
@@ -31,23 +31,6 @@ from evaluation.paired_stats import (
 )
 
 NAN = np.nan
-
-
-def assert_json_safe(value, path="$"):
-    """Walk a to_dict() result: only JSON types, and no NaN or inf anywhere."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            assert isinstance(k, str), f"{path}: key {k!r} is not a string"
-            assert_json_safe(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            assert_json_safe(v, f"{path}[{i}]")
-    elif isinstance(value, float):
-        assert math.isfinite(value), f"{path} is {value}"
-    else:
-        assert value is None or isinstance(value, (str, bool, int)), f"{path} has type {type(value).__name__}"
-    if path == "$":
-        json.dumps(value, allow_nan=False)
 
 
 def one(metric: PairedMetric, **kwargs):

@@ -4,7 +4,6 @@ every edge case explained in a note with no NaN, and the adjudication list."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 
@@ -12,6 +11,8 @@ import krippendorff
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
+
+from tests.conftest import assert_json_safe
 
 from config.errors import InputError
 from review import agreement
@@ -46,23 +47,6 @@ def coded(matrix) -> np.ndarray:
     labels = sorted({v for row in matrix for v in row if v is not None})
     index = {label: i for i, label in enumerate(labels)}
     return np.array([[NAN if v is None else index[v] for v in row] for row in matrix], dtype=float)
-
-
-def assert_json_safe(value, path="$"):
-    """Walk a to_dict() result: only JSON types, and no NaN or inf anywhere."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            assert isinstance(k, str), f"{path}: key {k!r} is not a string"
-            assert_json_safe(v, f"{path}.{k}")
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            assert_json_safe(v, f"{path}[{i}]")
-    elif isinstance(value, float):
-        assert math.isfinite(value), f"{path} is {value}"
-    else:
-        assert value is None or isinstance(value, (str, bool, int)), f"{path} has type {type(value).__name__}"
-    if path == "$":
-        json.dumps(value, allow_nan=False)
 
 
 def agree(reviews, level, **kwargs):
