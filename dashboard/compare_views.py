@@ -361,17 +361,22 @@ def decision_view(who, row, stats) -> None:
         st.rerun()
 
 
-def downloads_view(who, row, stats) -> None:
+def downloads_view(who, row, stats, data) -> None:
+    """The files are built when a button is clicked, not on every rerun of the page."""
     from reports.comparison import rows_csv, statistics_csv, summary_pdf
 
     comparisons = services.comparisons(who)
-    rows, _ = comparisons.rows(row.id, limit=row.total_rows or 1)
     names = [m.name for m in stats.metrics]
     stem = f"comparison-{row.id[:8]}"
+
+    def rows_file() -> str:
+        rows, _ = comparisons.rows(row.id, limit=row.total_rows or 1, data=data)
+        return rows_csv(rows, names)
+
     cols = st.columns(3)
-    cols[0].download_button("Rows (CSV)", rows_csv(rows, names), f"{stem}-rows.csv", "text/csv", key="cmp_dl_rows",
+    cols[0].download_button("Rows (CSV)", rows_file, f"{stem}-rows.csv", "text/csv", key="cmp_dl_rows",
                             icon=":material/table:")
-    cols[1].download_button("Statistics (CSV)", statistics_csv(row, stats), f"{stem}-statistics.csv", "text/csv",
-                            key="cmp_dl_stats", icon=":material/functions:")
-    cols[2].download_button("Summary (PDF)", summary_pdf(row, stats, comparisons.sides(row)), f"{stem}.pdf",
+    cols[1].download_button("Statistics (CSV)", lambda: statistics_csv(row, stats), f"{stem}-statistics.csv",
+                            "text/csv", key="cmp_dl_stats", icon=":material/functions:")
+    cols[2].download_button("Summary (PDF)", lambda: summary_pdf(row, stats, comparisons.sides(row)), f"{stem}.pdf",
                             "application/pdf", key="cmp_dl_pdf", icon=":material/picture_as_pdf:")

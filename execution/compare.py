@@ -337,7 +337,7 @@ class Comparisons:
                 PairedMetric(
                     spec.result_name, a, b,
                     kind="binary" if cls is not None and cls.kind == "assertion" else "continuous",
-                    higher_is_better=bool(cls.higher_is_better) if cls is not None else True,
+                    higher_is_better=_higher_is_better(spec.metric),
                     guard=spec.result_name in row.guards,
                 )
             )

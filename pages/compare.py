@@ -57,6 +57,6 @@ try:
     with tabs[2]:
         decision_view(who, row, stats)
     with tabs[3]:
-        downloads_view(who, row, stats)
+        downloads_view(who, row, stats, data)
 except PromptForgeError as exc:
     show_error(exc)
