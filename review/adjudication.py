@@ -69,7 +69,8 @@ class Adjudication:
         row = self.annotations._annotation(
             queue, record_id, "adjudication", checked, kept, utcnow(), supersedes=earlier.id if earlier else None
         )
-        self.queues.tables.add_annotation(row)
+        if not self.queues.tables.add_annotation(row):  # another lead reviewer decided at the same moment
+            raise InputError("Someone adjudicated this item at the same moment.", "Reload the disagreements.")
         annotation = AnnotationRow(**row)
         self.annotations._record(queue, annotation, "annotation_adjudicated")
         return annotation

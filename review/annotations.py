@@ -127,10 +127,8 @@ class Annotations:
         queue = self.queues.get(old.queue_id, refresh=False)
         checked, kept = self._checked(queue.rubric, scores, comments)
         row = self._annotation(queue, old.record_id, old.kind, checked, kept, utcnow(), supersedes=old.id)
-        try:
-            self.tables.add_annotation(row)
-        except Exception as exc:  # noqa: BLE001 - a concurrent correction won
-            raise InputError("Someone corrected this annotation at the same moment.", "Reload its history.") from exc
+        if not self.tables.add_annotation(row):  # a concurrent correction won
+            raise InputError("Someone corrected this annotation at the same moment.", "Reload its history.")
         self._record(queue, AnnotationRow(**row), "annotation_corrected")
         return AnnotationRow(**row)
 

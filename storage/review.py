@@ -340,9 +340,9 @@ class ReviewTables:
 
     # -- annotations ------------------------------------------------------------------
 
-    def add_annotation(self, annotation: dict[str, Any]) -> None:
+    def add_annotation(self, annotation: dict[str, Any]) -> bool:
         """An annotation outside a claim (a correction or an adjudication); a correction marks
-        the one it supersedes."""
+        the one it supersedes. False, and nothing stored, when that one was superseded meanwhile."""
         a = schema.annotations
         with storage_errors(self.engine), self.engine.begin() as conn:
             if annotation.get("supersedes"):
@@ -351,8 +351,9 @@ class ReviewTables:
                     .values(superseded_by=annotation["id"])
                 ).rowcount
                 if replaced != 1:
-                    raise sa.exc.IntegrityError("superseded twice", None, Exception("already superseded"))
+                    return False
             conn.execute(sa.insert(a).values(**annotation))
+        return True
 
     def annotation(self, annotation_id: str) -> AnnotationRow | None:
         a = schema.annotations
