@@ -55,6 +55,25 @@ def run_row(run: RunRecord, event_ids: list[str]) -> dict[str, Any]:
     }
 
 
+def text_row(run: RunRecord) -> dict[str, Any]:
+    """The ``pf_run_text`` row of a run: its scrubbed input and output, lower-cased for search."""
+    return {"record_id": run.run_id, "text": search_text(run.input_text, run.output_text)}
+
+
+def search_text(input_text: str | None, output_text: str | None) -> str:
+    return f"{input_text or ''}\n\n{output_text or ''}".lower()
+
+
+def entity_rows(run: RunRecord) -> list[dict[str, Any]]:
+    """The ``pf_run_entities`` rows of a run: PII entities scrubbed, by direction and type."""
+    return [
+        {"record_id": run.run_id, "direction": direction, "entity_type": str(kind)[:64], "count": int(count)}
+        for direction, key in (("in", "pii_in"), ("out", "pii_out"))
+        for kind, count in sorted((run.decisions.get(key) or {}).items())
+        if int(count) > 0
+    ]
+
+
 def _injection_action(run: RunRecord) -> str | None:
     verdict = run.decisions.get("injection")
     action = verdict.get("action") if isinstance(verdict, dict) else None

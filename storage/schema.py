@@ -48,6 +48,8 @@ runs = sa.Table(
     sa.Index("ix_pf_runs_started", "started_at"),
     sa.Index("ix_pf_runs_batch", "batch_id"),
     sa.Index("ix_pf_runs_ended", "ended_at"),
+    sa.Index("ix_pf_runs_status_started", "status", "started_at"),
+    sa.Index("ix_pf_runs_injection_started", "injection_action", "started_at"),
 )
 
 run_metrics = sa.Table(
@@ -66,6 +68,26 @@ run_metrics = sa.Table(
     sa.Column("explanation", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime, nullable=False),  # naive UTC
     sa.Index("ix_pf_run_metrics_name", "name"),
+    sa.Index("ix_pf_run_metrics_name_value", "name", "value"),
+)
+
+run_text = sa.Table(
+    "pf_run_text",
+    metadata,
+    # the scrubbed input and output, lower-cased, for free-text search (never raw text)
+    sa.Column("record_id", sa.String(64), sa.ForeignKey("pf_runs.record_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
+run_entities = sa.Table(
+    "pf_run_entities",
+    metadata,
+    # PII entities scrubbed from a run, by type: direction "in" (the prompt) or "out" (the answer)
+    sa.Column("record_id", sa.String(64), sa.ForeignKey("pf_runs.record_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("direction", sa.String(8), primary_key=True),
+    sa.Column("entity_type", sa.String(64), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index("ix_pf_run_entities_type", "entity_type"),
 )
 
 audit_events = sa.Table(

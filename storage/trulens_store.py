@@ -179,16 +179,21 @@ class TruLensStore:
         events: list[dict[str, Any]] = []
         run_rows: list[dict[str, Any]] = []
         metric_rows: list[dict[str, Any]] = []
+        entity_rows: list[dict[str, Any]] = []
         for run in runs:
             rows = run_events(run)
             events.extend(rows)
             run_rows.append(run_index.run_row(run, [r["event_id"] for r in rows]))
             metric_rows.extend(run_index.metric_rows(run))
+            entity_rows.extend(run_index.entity_rows(run))
         with self.engine.begin() as conn:
             conn.execute(sa.insert(schema.runs), run_rows)
+            conn.execute(sa.insert(schema.run_text), [run_index.text_row(run) for run in runs])
             conn.execute(sa.insert(self._events), events)
             if metric_rows:
                 conn.execute(sa.insert(schema.run_metrics), metric_rows)
+            if entity_rows:
+                conn.execute(sa.insert(schema.run_entities), entity_rows)
 
     def _is_recorded(self, record_id: str) -> bool:
         with self.engine.connect() as conn:
