@@ -319,3 +319,19 @@ annotations = sa.Table(
     sa.Index("ix_pf_annotations_item", "queue_id", "record_id"),
     sa.Index("ix_pf_annotations_record", "record_id"),
 )
+
+# -- signed-in browser sessions (the workflow is ``security.identity.session_store``) -------------
+
+sessions = sa.Table(
+    "pf_sessions",
+    metadata,
+    # SHA-256 of the random token the browser holds in its cookie; the token itself is never stored
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(255), nullable=False),  # a pf_users name, or the SSO identity
+    sa.Column("kind", sa.String(16), nullable=False),  # user | sso
+    sa.Column("started_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("last_seen", sa.DateTime, nullable=False),  # written at most once a minute
+    sa.Column("ended_at", sa.DateTime, nullable=True),
+    sa.Column("end_reason", sa.String(255), nullable=True),  # sign-out, expiry, account disabled…
+    sa.Index("ix_pf_sessions_user", "username", "ended_at"),
+)
