@@ -20,16 +20,25 @@ import csv
 import io
 import json
 import math
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue, XPos, YPos
+from fpdf.enums import XPos, YPos
 
 from evaluation.paired_stats import BETTER, WORSE, Comparison, Estimate, MetricComparison
+from reports.pdf_common import DARK as _DARK
+from reports.pdf_common import GREEN as _GREEN
+from reports.pdf_common import GREY as _GREY
+from reports.pdf_common import LIGHT as _LIGHT
+from reports.pdf_common import RED as _RED
+from reports.pdf_common import decimals as _decimals
+from reports.pdf_common import fit as _fit
+from reports.pdf_common import latin1
+from reports.pdf_common import lines as _lines
+from reports.pdf_common import when as _when
+from reports.pdf_common import wrap as _wrap
 from storage.comparisons import DECISIONS, PREFERENCE_NAMES
 
 if TYPE_CHECKING:
@@ -145,7 +154,6 @@ def _text_cell(value: Any) -> str:
 
 # ----------------------------------------------------------------------------- PDF
 
-_GREEN, _RED, _GREY, _DARK, _LIGHT = (46, 125, 50), (198, 40, 40), (117, 117, 117), (33, 33, 33), (236, 239, 241)
 _MARGIN, _TOP, _FOOTER_Y = 14.0, 12.0, 287.0
 _CHART_HEAD = 8.5  # the chart's title and key
 _WIDTH = 210.0 - 2 * _MARGIN
@@ -153,34 +161,6 @@ _TABLE = (  # (heading, width in mm): 182 mm in all
     ("Metric", 46), ("A mean", 20), ("B mean", 20), ("Difference B - A [95% interval]", 48),
     ("p (Holm)", 16), ("Direction", 32),
 )
-_REPLACEMENTS = {
-    "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2026": "...", "\u2265": ">=", "\u2264": "<=", "\u2260": "!=", "\u2248": "~", "\u00a0": " ",
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-    "\u2022": "*", "\u2192": "->", "\u2190": "<-", "\u2191": "^", "\u2193": "v",
-    "\u2009": " ", "\u200b": "", "\u2032": "'", "\u2033": '"', "\u20ac": "EUR", "\u2122": "TM",
-    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE", "\u0153": "oe", "\u0131": "i",
-}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def latin1(text: Any) -> str:
-    """``text`` made printable with a core PDF font: common Unicode punctuation spelled in
-    Latin-1, accents kept where Latin-1 has them, anything else ``?``; control characters
-    (but newlines) become spaces."""
-    text = "" if text is None else str(text)
-    text = "".join(_REPLACEMENTS.get(ch, ch) for ch in text)
-    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\t", " "))
-    out = []
-    for ch in text:
-        if ord(ch) < 256:
-            out.append(ch)
-            continue
-        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
-    return "".join(out)
-
-
 def summary_pdf(
     row: ComparisonRow,
     stats: Comparison,
@@ -278,16 +258,6 @@ def _paragraph(pdf: FPDF, text: str, height: float, *, max_lines: int, fill: boo
         lines[-1] = _fit(pdf, lines[-1] + " ...", _WIDTH)
         text = "\n".join(lines)
     pdf.multi_cell(_WIDTH, height, text, fill=fill, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-
-
-def _fit(pdf: FPDF, text: str, width: float) -> str:
-    """``text`` on one line, cut with "..." to fit ``width`` mm in the current font."""
-    text = latin1(text).replace("\n", " ")
-    if pdf.get_string_width(text) <= width - 1.0:
-        return text
-    while text and pdf.get_string_width(text + "...") > width - 1.0:
-        text = text[:-1]
-    return text.rstrip() + "..."
 
 
 def _table(pdf: FPDF, metrics: Sequence[MetricComparison], height: float) -> None:
@@ -453,31 +423,8 @@ def _tail(pdf: FPDF, row: ComparisonRow, stats: Comparison) -> list[tuple[str, l
     return sections
 
 
-def _lines(pdf: FPDF, text: str, width: float) -> list[str]:
-    """How ``multi_cell`` would break ``text`` at ``width`` mm in the current font."""
-    return pdf.multi_cell(width, 4.0, text, dry_run=True, output=MethodReturnValue.LINES)
-
-
-def _wrap(pdf: FPDF, text: str, width: float, *, max_lines: int) -> list[str]:
-    """``text`` as printed lines ``width`` mm wide in the current font, at most ``max_lines``
-    (the last then ends in "...")."""
-    lines = _lines(pdf, latin1(text).replace("\n", " ").strip(), width)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] = _fit(pdf, lines[-1] + " ...", width)
-    return lines or [""]
-
-
 def _direction_colour(direction: str) -> tuple[int, int, int]:
     return _GREEN if direction == BETTER else _RED if direction == WORSE else _GREY
-
-
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return "an unknown time"
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _p_text(p: float | None) -> str:
@@ -502,11 +449,3 @@ def _seconds(x: float | None) -> str:
     if x is None:
         return "unknown"
     return f"{x:.{_decimals([x])}f} s" if x else "0 s"
-
-
-def _decimals(values: Iterable[float]) -> int:
-    """Decimals giving the largest of ``values`` three significant digits (0 to 6)."""
-    largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
-    if largest == 0:
-        return 2
-    return int(min(6, max(0, 2 - math.floor(math.log10(largest)))))

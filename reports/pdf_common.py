@@ -1,0 +1,321 @@
+"""What every PromptForge PDF shares: Latin-1 text for the core Helvetica font, fitting and
+wrapping text to a width, numbers and times as the reports print them, page-aware tables,
+and simple charts drawn with fpdf2's own lines and rectangles (no plotting library, nothing
+rendered outside the process).
+
+Every text that reaches a page goes through ``latin1`` first (``fit``, ``wrap`` and the
+table and chart helpers do it themselves), so a PDF never fails on model output or names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import MethodReturnValue, XPos, YPos
+
+GREEN, RED, GREY, DARK, LIGHT = (46, 125, 50), (198, 40, 40), (117, 117, 117), (33, 33, 33), (236, 239, 241)
+BLUE, AMBER, RULE = (38, 94, 160), (230, 145, 30), (200, 200, 200)
+
+_REPLACEMENTS = {
+    "\u2212": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2026": "...", "\u2265": ">=", "\u2264": "<=", "\u2260": "!=", "\u2248": "~", "\u00a0": " ",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
+    "\u2022": "*", "\u2192": "->", "\u2190": "<-", "\u2191": "^", "\u2193": "v",
+    "\u2009": " ", "\u200b": "", "\u2032": "'", "\u2033": '"', "\u20ac": "EUR", "\u2122": "TM",
+    "\u0141": "L", "\u0142": "l", "\u0110": "D", "\u0111": "d", "\u0152": "OE", "\u0153": "oe", "\u0131": "i",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def latin1(text: Any) -> str:
+    """``text`` made printable with a core PDF font: common Unicode punctuation spelled in
+    Latin-1, accents kept where Latin-1 has them, anything else ``?``; control characters
+    (but newlines) become spaces."""
+    text = "" if text is None else str(text)
+    text = "".join(_REPLACEMENTS.get(ch, ch) for ch in text)
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\t", " "))
+    out = []
+    for ch in text:
+        if ord(ch) < 256:
+            out.append(ch)
+            continue
+        base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
+        out.append(base if base and all(ord(c) < 256 for c in base) else "?")
+    return "".join(out)
+
+
+def fit(pdf: FPDF, text: Any, width: float) -> str:
+    """``text`` on one line, cut with "..." to fit ``width`` mm in the current font."""
+    text = latin1(text).replace("\n", " ")
+    if pdf.get_string_width(text) <= width - 1.0:
+        return text
+    if len(text) > 400:  # long texts: start from a cut that is surely too long, not from the end
+        text = text[: int(width * 4)]
+    while text and pdf.get_string_width(text + "...") > width - 1.0:
+        text = text[:-1]
+    return text.rstrip() + "..."
+
+
+def lines(pdf: FPDF, text: str, width: float) -> list[str]:
+    """How ``multi_cell`` would break ``text`` at ``width`` mm in the current font."""
+    return pdf.multi_cell(width, 4.0, text, dry_run=True, output=MethodReturnValue.LINES)
+
+
+def wrap(pdf: FPDF, text: Any, width: float, *, max_lines: int) -> list[str]:
+    """``text`` as printed lines ``width`` mm wide in the current font, at most ``max_lines``
+    (the last then ends in "...")."""
+    found = lines(pdf, latin1(text).replace("\n", " ").strip(), width)
+    if len(found) > max_lines:
+        found = found[:max_lines]
+        found[-1] = fit(pdf, found[-1] + " ...", width)
+    return found or [""]
+
+
+def when(value: datetime | None) -> str:
+    """A time as the reports print it: ``2026-03-04 05:06 UTC`` (naive times are UTC)."""
+    if value is None:
+        return "an unknown time"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def decimals(values: Iterable[float]) -> int:
+    """Decimals giving the largest of ``values`` three significant digits (0 to 6)."""
+    largest = max((abs(v) for v in values if v is not None and math.isfinite(v)), default=0.0)
+    if largest == 0:
+        return 2
+    return int(min(6, max(0, 2 - math.floor(math.log10(largest)))))
+
+
+def number(value: float | None, digits: int | None = None) -> str:
+    """A figure for a table: ``-`` for none, thousands separated, three significant digits
+    unless ``digits`` says how many decimals."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "-"
+    if isinstance(value, int) or (digits is None and float(value).is_integer()):
+        return f"{int(value):,}"
+    places = decimals([value]) if digits is None else digits
+    return f"{value:,.{places}f}"
+
+
+def share(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage with one decimal (``-`` when ``whole`` is 0)."""
+    return "-" if not whole else f"{100.0 * part / whole:.1f}%"
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: float  # mm
+    align: str = "L"  # L | R | C
+
+
+def table(
+    pdf: FPDF,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[Any]],
+    *,
+    row_height: float = 4.6,
+    font_size: float = 7.5,
+    bottom: float | None = None,
+    bold_first: bool = False,
+) -> int:
+    """Rows under a shaded heading, each cell cut to its column; a row that would cross
+    ``bottom`` (default: the page's break line) starts a new page and repeats the heading.
+    Returns the number of rows drawn."""
+    bottom = pdf.page_break_trigger if bottom is None else bottom
+    left = pdf.l_margin
+
+    def heading() -> None:
+        pdf.set_font("Helvetica", "B", font_size)
+        pdf.set_fill_color(*LIGHT)
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.15)
+        pdf.set_text_color(*DARK)
+        pdf.set_x(left)
+        for c in columns:
+            pdf.cell(c.width, row_height + 0.6, fit(pdf, c.title, c.width), border="B", fill=True, align=c.align)
+        pdf.ln(row_height + 0.6)
+
+    if pdf.get_y() + 2 * row_height + 0.6 > bottom:
+        pdf.add_page()
+    heading()
+    drawn = 0
+    for row in rows:
+        if pdf.get_y() + row_height > bottom:
+            pdf.add_page()
+            heading()
+        pdf.set_x(left)
+        for k, (c, value) in enumerate(zip(columns, row, strict=True)):
+            pdf.set_font("Helvetica", "B" if bold_first and k == 0 else "", font_size)
+            pdf.cell(c.width, row_height, fit(pdf, value, c.width), border="B", align=c.align)
+        pdf.ln(row_height)
+        drawn += 1
+    return drawn
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def bar_chart(
+    pdf: FPDF,
+    items: Sequence[tuple[str, float]],
+    *,
+    width: float,
+    title: str = "",
+    colour: tuple[int, int, int] = BLUE,
+    colours: Sequence[tuple[int, int, int]] | None = None,
+    label_width: float = 48.0,
+    bar_height: float = 4.2,
+    value_text: Sequence[str] | None = None,
+) -> float:
+    """Horizontal bars, one per (label, value), the value printed at the bar's end; starts at
+    the current position, returns the height drawn. Values below zero draw as zero."""
+    x0, y = pdf.get_x(), pdf.get_y()
+    top = y
+    if title:
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.set_text_color(*DARK)
+        pdf.set_xy(x0, y)
+        pdf.cell(width, 4.5, fit(pdf, title, width))
+        y += 5.0
+    if not items:
+        pdf.set_font("Helvetica", "I", 7.5)
+        pdf.set_text_color(*GREY)
+        pdf.set_xy(x0, y)
+        pdf.cell(width, 4.0, "Nothing to show.")
+        pdf.set_text_color(*DARK)
+        return y + 4.5 - top
+    largest = max((max(v, 0.0) for _, v in items), default=0.0) or 1.0
+    value_w = 20.0
+    track = max(width - label_width - value_w, 10.0)
+    pdf.set_draw_color(*RULE)
+    pdf.set_line_width(0.2)
+    pdf.line(x0 + label_width, y, x0 + label_width, y + bar_height * len(items))
+    for k, (label, value) in enumerate(items):
+        pdf.set_font("Helvetica", "", 7)
+        pdf.set_text_color(*DARK)
+        pdf.set_xy(x0, y)
+        pdf.cell(label_width - 1.5, bar_height, fit(pdf, label, label_width - 1.5), align="R")
+        length = track * max(value, 0.0) / largest
+        pdf.set_fill_color(*(colours[k % len(colours)] if colours else colour))
+        if length > 0:
+            pdf.rect(x0 + label_width, y + bar_height * 0.15, max(length, 0.4), bar_height * 0.7, style="F")
+        pdf.set_font("Helvetica", "", 6.5)
+        pdf.set_text_color(*GREY)
+        pdf.set_xy(x0 + label_width + length + 1.0, y)
+        text = value_text[k] if value_text is not None else number(value)
+        pdf.cell(value_w, bar_height, fit(pdf, text, value_w))
+        y += bar_height
+    pdf.set_text_color(*DARK)
+    return y - top + 1.0
+
+
+def column_chart(
+    pdf: FPDF,
+    items: Sequence[tuple[str, float]],
+    *,
+    width: float,
+    height: float,
+    title: str = "",
+    colour: tuple[int, int, int] = BLUE,
+    x_label: str = "",
+    y_label: str = "",
+    every: int | None = None,
+) -> float:
+    """Vertical columns side by side (a histogram, or counts per day): a y axis from 0 to the
+    largest value with three ticks, the labels under the columns (every ``every``-th when they
+    crowd). Starts at the current position; returns the height drawn."""
+    x0, top = pdf.get_x(), pdf.get_y()
+    y = top
+    if title:
+        pdf.set_font("Helvetica", "B", 8)
+        pdf.set_text_color(*DARK)
+        pdf.set_xy(x0, y)
+        pdf.cell(width, 4.5, fit(pdf, title, width))
+        y += 5.0
+    axis_w = 14.0
+    plot_x, plot_w = x0 + axis_w, width - axis_w - 2.0
+    label_h = 7.5 if x_label else 4.0
+    plot_h = max(height - (y - top) - label_h, 10.0)
+    base = y + plot_h
+    largest = max((max(v, 0.0) for _, v in items), default=0.0)
+    scale_top = _nice_ceiling(largest) if largest > 0 else 1.0
+    pdf.set_draw_color(*RULE)
+    pdf.set_line_width(0.15)
+    pdf.set_font("Helvetica", "", 6)
+    pdf.set_text_color(*GREY)
+    for tick in (0.0, 0.5, 1.0):
+        ty = base - plot_h * tick
+        pdf.line(plot_x, ty, plot_x + plot_w, ty)
+        pdf.set_xy(x0, ty - 1.8)
+        pdf.cell(axis_w - 1.0, 3.6, number(scale_top * tick), align="R")
+    if y_label:
+        with pdf.rotation(90, x0 + 1.5, base):
+            pdf.set_xy(x0 + 1.5, base - 1.5)
+            pdf.cell(plot_h, 3.0, fit(pdf, y_label, plot_h))
+    n = max(len(items), 1)
+    slot = plot_w / n
+    gap = min(slot * 0.18, 1.2)
+    pdf.set_fill_color(*colour)
+    for k, (_, value) in enumerate(items):
+        h = plot_h * max(value, 0.0) / scale_top
+        if h > 0:
+            pdf.rect(plot_x + k * slot + gap / 2, base - h, max(slot - gap, 0.3), h, style="F")
+    pdf.set_draw_color(*DARK)
+    pdf.set_line_width(0.25)
+    pdf.line(plot_x, base, plot_x + plot_w, base)
+    if every is None:
+        pdf.set_font("Helvetica", "", 5.8)
+        widest = max((pdf.get_string_width(latin1(label)) for label, _ in items), default=1.0) + 1.5
+        every = max(1, math.ceil(widest / slot))
+    pdf.set_font("Helvetica", "", 5.8)
+    pdf.set_text_color(*GREY)
+    for k, (label, _) in enumerate(items):
+        if k % every:
+            continue
+        room = slot * every
+        pdf.set_xy(plot_x + k * slot + slot / 2 - room / 2, base + 0.5)
+        pdf.cell(room, 3.0, fit(pdf, label, room + 1.0), align="C")
+    if x_label:
+        pdf.set_font("Helvetica", "", 6.5)
+        pdf.set_xy(plot_x, base + 3.8)
+        pdf.cell(plot_w, 3.2, fit(pdf, x_label, plot_w), align="C")
+    pdf.set_text_color(*DARK)
+    pdf.set_xy(x0, base + label_h)
+    return base + label_h - top
+
+
+def _nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value``."""
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if value <= step * power * (1 + 1e-9):
+            return step * power
+    return 10.0 * power
+
+
+def new_line(pdf: FPDF, height: float = 4.0) -> None:
+    """Move to the left margin, ``height`` mm down."""
+    pdf.set_xy(pdf.l_margin, pdf.get_y() + height)
+
+
+__all__ = [
+    "AMBER", "BLUE", "DARK", "GREEN", "GREY", "LIGHT", "RED", "RULE", "Column",
+    "XPos", "YPos", "bar_chart", "column_chart", "decimals", "fit", "latin1", "lines", "new_line",
+    "number", "share", "table", "when", "wrap",
+]
