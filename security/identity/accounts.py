@@ -120,9 +120,6 @@ class AccountService:
         self.audit.append(principal.actor, "login", target, {"roles": sorted(r.value for r in principal.roles)})
         return Login(principal, row.must_change_password)
 
-    def logout(self, principal: Principal, reason: str = "user") -> None:
-        self.audit.append(principal.actor, "logout", f"user:{principal.name}", {"reason": reason})
-
     def change_password(self, principal: Principal, current: str, new: str) -> None:
         """The user's own password; the current one must be given."""
         row = self._row(principal.name)
@@ -189,6 +186,8 @@ class AccountService:
             self._keep_an_admin(row.username)
         self.users.update(row.username, disabled=disabled)
         self.audit.append(by.actor, "user_disabled" if disabled else "user_enabled", f"user:{row.username}", {})
+        if disabled:
+            self._end_sessions(by, row.username, "the account was disabled by an administrator")
 
     def unlock(self, by: Principal, username: str) -> None:
         by.require(Permission.MANAGE_USERS, "unlock accounts")
@@ -206,6 +205,7 @@ class AccountService:
             locked_until=None, failed_logins=0, password_changed_at=self.clock(),
         )
         self.audit.append(by.actor, "password_reset", f"user:{row.username}", {})
+        self._end_sessions(by, row.username, "the password was reset by an administrator")
         return password
 
     # helpers --------------------------------------------------------------------------
@@ -224,6 +224,12 @@ class AccountService:
         if row is None:
             raise NotFoundError(f"No user named {username!r}.", "Check the name on the Admin page.")
         return row
+
+    def _end_sessions(self, by: Principal, username: str, reason: str) -> None:
+        """Sign the account out everywhere (its browsers' cookies stop working)."""
+        from security.identity.session_store import SessionStore
+
+        SessionStore(self.users, self.audit, self.policy, self.clock).end_user(by, username, reason)
 
     def _keep_an_admin(self, username: str) -> None:
         admins = [r.username for r in self.users.all() if Role.ADMIN.value in r.roles and not r.disabled]

@@ -15,6 +15,15 @@ class Session:
     started_at: datetime  # naive UTC
     last_seen: datetime
     must_change_password: bool = False
+    # the server-side record (``pf_sessions``) behind the browser's cookie; None for a session
+    # that lives only in this browser tab (single-user mode)
+    token_hash: str | None = None
+    written_at: datetime | None = None  # when ``last_seen`` was last written to the database
+
+    @property
+    def id(self) -> str | None:
+        """A short name for audit events: the start of the token's hash (never the token)."""
+        return self.token_hash[:12] if self.token_hash else None
 
     def expiry_reason(self, policy: AuthPolicy, now: datetime) -> str | None:
         """Why the session is over, or None while it is valid."""
