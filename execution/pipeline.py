@@ -160,14 +160,45 @@ class BatchOptions:
     on_chunk: Callable[[list[RunResult]], None] | None = None
 
 
+BATCH_ROWS = "batch_rows"  # a stage attribute: how many rows one batched stage served
+
+
 class _Stages:
-    """Collects the wall-clock span of each pipeline stage for the trace."""
+    """Collects each pipeline stage of one row for its trace.
+
+    A stage the row ran alone (render, the model call) is its wall-clock span. A stage a
+    chunk of rows ran together (input and output scrubbing, prompt screening, evaluation)
+    is recorded with the chunk's span and ``batch_rows``; the row is charged its share
+    (the span divided by the rows). ``timeline`` lays the row's stages end to end, so a
+    row's trace lasts the row's own time, not its whole chunk's.
+    """
 
     def __init__(self) -> None:
         self.items: list[StageTiming] = []
 
     def add(self, name: str, start_ns: int, **attributes) -> None:
         self.items.append(StageTiming(name, start_ns, time.time_ns(), attributes))
+
+    def shared(self, name: str, start_ns: int, end_ns: int, rows: int, **attributes) -> None:
+        """A stage that ``rows`` rows ran together from ``start_ns`` to ``end_ns``."""
+        attributes = {**attributes, BATCH_ROWS: rows, "batch_ms": round((end_ns - start_ns) / 1e6, 3)}
+        self.items.append(StageTiming(name, start_ns, end_ns, attributes))
+
+
+def own_ns(stage: StageTiming) -> int:
+    """The nanoseconds of ``stage`` that belong to its row (a batched stage's share)."""
+    return (stage.end_ns - stage.start_ns) // max(int(stage.attributes.get(BATCH_ROWS, 1)), 1)
+
+
+def timeline(stages: list[StageTiming], end_ns: int) -> tuple[int, list[StageTiming]]:
+    """(start, stages) of a row that finished at ``end_ns``: its stages in order, end to end,
+    each lasting the row's own share, so the row starts ``sum(own)`` before it ends."""
+    start = end_ns - sum(own_ns(s) for s in stages)
+    laid, t = [], start
+    for stage in sorted(stages, key=lambda s: s.start_ns):
+        laid.append(StageTiming(stage.name, t, t + own_ns(stage), stage.attributes))
+        t += own_ns(stage)
+    return start, laid
 
 
 @dataclass
@@ -176,7 +207,6 @@ class _Prepared:
 
     index: int
     record_id: str
-    started_ns: int
     scrub: ScrubResult  # the whole prompt (a chat prompt's transcript)
     verdict: Verdict
     pseudonyms: PseudonymMap
@@ -218,16 +248,18 @@ class _Preparing:
         # the prompts are screened together, so the model-backed rules batch the whole chunk
         t_screen = time.time_ns()
         prompt_verdicts = self._pipeline.screener.screen_many([scrub.text for scrub in scrubbed], source="prompt")
-        for (index, _parts, variables, stages, t0, expected, context), scrub, row, pmap, on_prompt, record_id in zip(
+        screen_end = time.time_ns()
+        for (index, _parts, variables, stages, _t0, expected, context), scrub, row, pmap, on_prompt, record_id in zip(
             self._rendered, scrubbed, messages, maps, prompt_verdicts, self._ids
         ):
-            stages.items.append(
-                StageTiming("scrub_input", self._t_scrub, scrub_end, {"entities": len(scrub.entities), "batch": len(maps)})
-            )
+            stages.shared("scrub_input", self._t_scrub, scrub_end, len(maps), entities=len(scrub.entities))
+            t_row = time.time_ns()
             verdict = self._pipeline._screen(on_prompt, variables, pmap, self._untrusted)
-            stages.add("screen", t_screen, score=verdict.score, action=verdict.action)
+            stages.shared("screen", t_screen, screen_end, len(maps), score=verdict.score, action=verdict.action)
+            if variables and self._pipeline.settings.injection.screen_variables:  # the row's own values
+                stages.add("screen_variables", t_row)
             sent = [(role, s.text) for role, s in row]
-            prepared.append(_Prepared(index, record_id, t0, scrub, verdict, pmap, stages, sent, expected, context))
+            prepared.append(_Prepared(index, record_id, scrub, verdict, pmap, stages, sent, expected, context))
         return prepared
 
     def cancel(self) -> None:
@@ -512,14 +544,15 @@ class Pipeline:
             answer = answers.get(p.record_id)
             out = scrubbed_out.get(p.record_id)
             if out is not None:
-                p.stages.items.append(StageTiming("scrub_output", t_out, out_end, {"entities": len(out.entities)}))
+                p.stages.shared("scrub_output", t_out, out_end, len(answered), entities=len(out.entities))
             results.append(self._result(p, prompt, chat, answer, out, leaks.get(p.record_id)))
 
         t_eval = time.time_ns()
         self._score(results, prepared, metrics)
+        eval_end = time.time_ns()
         for p in prepared:
-            p.stages.items.append(StageTiming("evaluate", t_eval, time.time_ns(), {"metrics": len(metrics)}))
-        self._record(results, [(p.index, p.started_ns) for p in prepared], batch_id)
+            p.stages.shared("evaluate", t_eval, eval_end, len(prepared), metrics=len(metrics))
+        self._record(results, [p.index for p in prepared], batch_id)
         return results
 
     def _record_rejected(
@@ -533,7 +566,6 @@ class Pipeline:
         """Rows that never reached the model (a render error), recorded as failed runs."""
         if not failures:
             return []
-        now = time.time_ns()
         results = [
             RunResult(
                 record_id=record_id(f.row),
@@ -547,7 +579,7 @@ class Pipeline:
             )
             for f in failures
         ]
-        self._record(results, [(f.row, now) for f in failures], batch_id)
+        self._record(results, [f.row for f in failures], batch_id)
         return results
 
     def _result(
@@ -626,10 +658,17 @@ class Pipeline:
         for r in results:
             r.metrics.extend(_judge_usage(r.metrics))
 
-    def _record(self, results: list[RunResult], rows: list[tuple[int, int]], batch_id: str | None) -> None:
-        """Hand runs to storage and the audit trail; ``rows``: (dataset row, start ns) per result."""
+    def _record(self, results: list[RunResult], rows: list[int], batch_id: str | None) -> None:
+        """Hand runs to storage and the audit trail; ``rows``: the dataset row of each result.
+
+        Each run ends now (its chunk is done) and starts its own time earlier (see ``timeline``):
+        TruLens's latency of a batch row is that row's, not the batch's."""
         now = time.time_ns()
         decisions = [_decisions(r) for r in results]
+        starts = []
+        for r in results:
+            start, r.stages = timeline(r.stages, now)
+            starts.append(start)
         records = [
             RunRecord(
                 run_id=r.record_id,
@@ -656,7 +695,7 @@ class Pipeline:
                 batch_id=batch_id,
                 dataset_row=index if batch_id else None,
             )
-            for r, (index, started_ns), d in zip(results, rows, decisions)
+            for r, index, started_ns, d in zip(results, rows, starts, decisions)
         ]
         self.store.record_runs(records)
         self.audit.append_many(

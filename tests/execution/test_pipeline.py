@@ -190,3 +190,39 @@ def test_an_answer_that_leaks_the_system_prompt_is_withheld(make_pipeline, llm_s
     assert fine.status == "ok" and fine.output_screen["action"] == "allow"
     stored = pipeline.store.get_run(leaked.record_id)
     assert "careful assistant" not in json.dumps(stored, default=str)
+
+
+def test_trulens_latency_of_a_batch_row_is_that_rows_own_time(make_pipeline, llm_server, tmp_settings):
+    """TruLens's per-record latency (root span end - start) is the row's own time: its stages
+    end to end, a batched stage charged by share, never the whole batch's duration."""
+    import sqlalchemy as sa
+
+    from execution.pipeline import BATCH_ROWS
+    from storage import schema
+
+    for i in range(12):
+        llm_server.enqueue(text=f"answer {i}", delay_s=0.02 * (1 + i % 3))
+    pipeline = make_pipeline(tmp_settings)
+    template = pipeline.template("Q: {{ q }}")
+    summary = pipeline.run_batch(
+        template, [{"q": f"question {i}"} for i in range(12)], provider=f"compat:m@{llm_server.openai_base_url}",
+        concurrency=1, chunk_size=6,
+    )
+    assert summary.counts()["ok"] == 12 and summary.wall_s > 0.4
+    store = pipeline.store
+    df, _ = store.session.get_records_and_feedback(app_name=summary.results[0].prompt.app_name)
+    trulens = dict(zip(df["record_id"], df["latency"]))
+    with store.engine.connect() as conn:
+        rows = {r.record_id: r for r in conn.execute(sa.select(schema.runs))}
+    for result in summary.results:
+        run = store.get_run(result.record_id)
+        own = sum(s["duration_ms"] for s in run["stages"]) / 1000
+        stored = (rows[result.record_id].ended_at - rows[result.record_id].started_at).total_seconds()
+        assert trulens[result.record_id] == pytest.approx(own, abs=2e-3)
+        assert stored == pytest.approx(own, abs=2e-3)
+        # the row's own model call is in it; the other rows' calls are not
+        assert result.latency_s <= own < result.latency_s + 0.5 * summary.wall_s / 2
+        shared = {s["name"]: s["attributes"].get(BATCH_ROWS) for s in run["stages"]}
+        assert shared["scrub_input"] == 6 and shared["evaluate"] == 6 and shared.get("model") is None
+    # rows of one chunk ran different model calls, so their latencies differ
+    assert len({round(trulens[r.record_id], 3) for r in summary.results}) > 1
