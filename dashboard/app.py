@@ -20,15 +20,22 @@ from dashboard import services  # noqa: E402
 st.set_page_config(page_title="PromptForge", page_icon=":material/shield:", layout="wide")
 
 from dashboard import auth  # noqa: E402
+from dashboard.login_view import sign_in_form  # noqa: E402
 from security.identity import Permission  # noqa: E402
 
 PAGES = ROOT / "pages"
 
 
-def _page(file: str, title: str, icon: str):
+def _url(file: str) -> str:
     # a page file may not share a package's name (pages/review.py would shadow review/): drop "_page"
-    url = file.removesuffix(".py").removesuffix("_page")
-    return st.Page(PAGES / file, title=title, icon=f":material/{icon}:", url_path=url)
+    return file.removesuffix(".py").removesuffix("_page")
+
+
+def _page(file: str, title: str, icon: str, hidden: bool = False):
+    return st.Page(
+        PAGES / file, title=title, icon=f":material/{icon}:", url_path=_url(file),
+        visibility="hidden" if hidden else "visible",
+    )
 
 
 # Sections grow with the product: Build (prompts, playground), Evaluate
@@ -55,24 +62,76 @@ SECTIONS = {
     ],
 }
 
+
+def _hidden_pages(but: str = "") -> dict:
+    """Every page, registered but not listed: url path -> page."""
+    return {
+        _url(file): _page(file, title, icon, hidden=True)
+        for pages in SECTIONS.values() for _, file, title, icon in pages if _url(file) != but
+    }
+
+
+def _url_of(page, pages: dict) -> str:
+    return next(url for url, candidate in pages.items() if candidate is page)
+
+
 session = auth.current_session()
 if session is None:
-    navigation = [_page("login.py", "Sign in", "login")]
-elif session.must_change_password:
-    navigation = [_page("account.py", "Your account", "person")]
+    # Every page is registered (hidden), so a link to one keeps its address and query parameters
+    # while the sign-in form shows in its place; after sign-in the same address opens the page.
+    pages = {"login": _page("login.py", "Sign in", "login"), **_hidden_pages()}
+    page = st.navigation(list(pages.values()), position="hidden")
+    asked = _url_of(page, pages)
+    auth.cookie_script(signed_in=False)
+    if st.session_state.pop(auth.SIGNED_OUT_KEY, False):
+        auth.forget_destination()
+        if asked != "login":
+            st.switch_page(pages["login"])
+    if asked == "login":
+        page.run()
+    else:
+        auth.remember_destination(asked, st.query_params.to_dict())
+        sign_in_form(destination=page.title)
+    st.stop()
+
+refused: dict[str, str] = {}  # url path -> title of the pages the roles do not include
+if session.must_change_password:
+    pages = {"account": _page("account.py", "Your account", "person"), **_hidden_pages(but="account")}
+    page = st.navigation(list(pages.values()), position="hidden")
+    if (asked := _url_of(page, pages)) != "account":
+        auth.remember_destination(asked, st.query_params.to_dict())
+        st.switch_page(pages["account"])
 else:
     who = session.principal
-    allowed = {
-        section: [_page(*page) for permission, *page in pages if permission is None or who.can(permission)]
-        for section, pages in SECTIONS.items()
-    }
-    navigation = {section: pages for section, pages in allowed.items() if pages}
+    navigation: dict[str, list] = {}
+    pages = {}
+    for section, entries in SECTIONS.items():
+        for permission, file, title, icon in entries:
+            allowed = permission is None or who.can(permission)
+            pages[_url(file)] = _page(file, title, icon, hidden=not allowed)
+            if allowed:
+                navigation.setdefault(section, []).append(pages[_url(file)])
+            else:
+                refused[_url(file)] = title
+    # pages the roles do not include stay reachable by address, to say so instead of "page not found"
+    last = list(navigation)[-1]
+    navigation[last] += [pages[url] for url in refused]
+    page = st.navigation(navigation)
+    asked = _url_of(page, pages)
+    wanted = auth.destination()
+    if wanted is not None:
+        auth.forget_destination()
+        if wanted["page"] != asked and wanted["page"] in pages and wanted["page"] not in refused:
+            st.switch_page(pages[wanted["page"]], query_params=wanted["params"])
 
-page = st.navigation(navigation)
-if session is not None:
-    with st.sidebar:
-        who = session.principal
-        mode = " (single-user mode: no login)" if who.kind == "single-user" else ""
-        st.caption(f"Signed in as **{who.name}**{mode}  \nRoles: " + ", ".join(sorted(r.value for r in who.roles)))
-        st.caption(f"Database: `{services.settings().display_database_url()}`")
+auth.cookie_script(signed_in=True)
+with st.sidebar:
+    who = session.principal
+    mode = " (single-user mode: no login)" if who.kind == "single-user" else ""
+    st.caption(f"Signed in as **{who.name}**{mode}  \nRoles: " + ", ".join(sorted(r.value for r in who.roles)))
+    st.caption(f"Database: `{services.settings().display_database_url()}`")
+if asked in refused:
+    st.title(page.title)
+    st.error(auth.roles_refusal(session.principal), icon=":material/block:")
+    st.stop()
 page.run()

@@ -56,6 +56,16 @@ def accounts():
     return AccountService(UserTable(make_engine(settings())), audit_log(), settings().auth)
 
 
+@st.cache_resource(show_spinner=False)
+def sessions():
+    """Server-side sessions behind the browser's cookie."""
+    from security.identity.session_store import SessionStore
+    from storage import make_engine
+    from storage.users import UserTable
+
+    return SessionStore(UserTable(make_engine(settings())), audit_log(), settings().auth)
+
+
 @st.cache_resource(show_spinner="Opening the database…")
 def store():
     from storage import open_store

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def serve(settings: Settings, host: str = "localhost", port: int = 8501, demo: bool = True) -> int:
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "server.py"),
         "--server.port", str(port),
         "--server.address", host,
         "--server.headless", "true",
