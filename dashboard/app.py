@@ -43,6 +43,7 @@ def _page(file: str, title: str, icon: str, hidden: bool = False):
 SECTIONS = {
     "Workbench": [
         (Permission.READ_RUNS, "overview.py", "Overview", "home"),
+        (Permission.READ_RUNS, "records.py", "Records", "table_rows"),
         (Permission.READ_RUNS, "studio.py", "Prompt Studio", "edit_note"),
         (Permission.RUN_PROMPTS, "playground.py", "Playground", "science"),
     ],

@@ -34,7 +34,7 @@ def highlight_entities(text: str, entities: list[dict]) -> str:
             continue
         parts.append(html.escape(text[pos:start]))
         colour = ENTITY_COLOURS.get(e["type"], DEFAULT_COLOUR)
-        title = html.escape(f"{e['type']} (confidence {e.get('score', 0):.2f})")
+        title = html.escape(e["type"] + (f" (confidence {e['score']:.2f})" if e.get("score") is not None else ""))
         parts.append(
             f'<mark class="pf-entity" data-type="{html.escape(e["type"])}" title="{title}" '
             f'style="background:{colour};border-radius:4px;padding:0 3px">{html.escape(text[start:end])}</mark>'

@@ -252,6 +252,31 @@ class TruLensStore:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return run_index.get_run(conn, self._events, record_id)
 
+    def page_of_runs(self, run_filter, **options):
+        """A sorted page of runs under a ``RunFilter`` (see ``storage.records_query.page_of_runs``)."""
+        from storage import records_query
+
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return records_query.page_of_runs(conn, self._events, run_filter, **options)
+
+    def run_detail(self, record_id: str):
+        """One run with its annotations, evaluation run, comparisons, queues and audit events."""
+        from storage import records_query
+
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return records_query.run_detail(conn, self._events, record_id)
+
+    def filter_choices(self) -> dict[str, list[str]]:
+        """What the filters can pick: prompts, providers and metric names recorded so far."""
+        from storage import records_query
+
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return {
+                "prompts": records_query.distinct_values(conn, "app_name"),
+                "providers": records_query.distinct_values(conn, "provider"),
+                "metrics": records_query.metric_names(conn),
+            }
+
     def summarize_runs(self, app_name: str | None = None) -> list[dict[str, Any]]:
         """Per app version: counts, latency, cost, tokens and metric means (SQL aggregates)."""
         with storage_errors(self.engine), self.engine.connect() as conn:

@@ -54,3 +54,13 @@ class PseudonymMap:
 
     def __reduce_ex__(self, protocol: object) -> object:
         raise TypeError("PseudonymMap lives in memory only and is never serialised or copied")
+
+
+_PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9]*(?:_[A-Z][A-Z0-9]*)*)(?:_\d+)?>")
+
+
+def placeholder_spans(text: str) -> list[dict]:
+    """Where a stored (scrubbed) text holds a placeholder (``<PERSON_1>``, ``<EMAIL_ADDRESS>``): one
+    entity per placeholder with its type and ``out_start``/``out_end`` offsets, as a run's
+    entities are shown. Stored runs keep no entity list; their placeholders are the record."""
+    return [{"type": m.group(1), "out_start": m.start(), "out_end": m.end()} for m in _PLACEHOLDER.finditer(text or "")]

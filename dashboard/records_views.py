@@ -1,0 +1,330 @@
+"""The records explorer: the filter bar, the table of runs with its pager, and one run's detail."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import streamlit as st
+
+from config.errors import PromptForgeError
+from dashboard import services
+from dashboard.charts import stage_chart
+from dashboard.trace import STATUS_BADGE
+from dashboard.widgets import highlight_entities, show_error, verdict_box
+from security.pii.pseudonyms import placeholder_spans
+from storage.records_query import PAGE_SIZES, SORTS, RecordsPage, RunDetail
+from storage.run_filter import FLAGS, MetricRange, RunFilter
+
+FLAG_NAMES = {
+    "flagged": "Injection flagged",
+    "blocked": "Blocked",
+    "error": "Model error",
+    "pii": "PII in prompt",
+    "pii_out": "PII in answer",
+}
+ANNOTATED = {"Any": None, "Annotated": True, "Not annotated": False}
+TABLE_METRICS = ("injection_score", "pii_in_input")
+PAGE_KEY = "records_page"
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _choices() -> dict[str, list[str]]:
+    return services.store().filter_choices()
+
+
+def _label_versions(who, label: str) -> tuple[tuple[str, str], ...]:
+    """(prompt, "vN") of every prompt whose ``label`` points at a version now."""
+    summaries = services.prompts(who).list_prompts(fragments=None)
+    return tuple((p.slug, f"v{p.labels[label]}") for p in summaries if label in p.labels)
+
+
+def _labels(who) -> list[str]:
+    return sorted({label for p in services.prompts(who).list_prompts(fragments=None) for label in p.labels})
+
+
+def filter_bar(who) -> tuple[RunFilter, dict] | None:
+    """The filters (their state lives in the widgets' keys) as a ``RunFilter`` and the table
+    options; ``None`` after showing what is wrong with them."""
+    choices = _choices()
+    today = date.today()
+    top = st.columns([3, 2, 2, 2, 3])
+    days = top[0].date_input(
+        "Dates (UTC)", value=(today - timedelta(days=29), today), max_value=today + timedelta(days=1), key="rec_days"
+    )
+    prompts = top[1].multiselect("Prompt", choices["prompts"], key="rec_prompts", placeholder="All prompts")
+    label = top[2].selectbox("Label", ["Any", *_labels(who)], key="rec_label", help="Runs of the version a label points at now")
+    providers = top[3].multiselect("Provider", choices["providers"], key="rec_providers", placeholder="All providers")
+    text = top[4].text_input(
+        "Search the scrubbed text", key="rec_text", placeholder="words in the prompt or answer", max_chars=200
+    )
+    second = st.columns([2, 3, 2, 2, 3])
+    statuses = second[0].multiselect("Status", ["ok", "blocked", "error"], key="rec_status", placeholder="Any status")
+    flags = second[1].multiselect(
+        "Flags", list(FLAGS), format_func=FLAG_NAMES.get, key="rec_flags", placeholder="Any (a run matches one of them)"
+    )
+    annotated = second[2].selectbox("Reviewed", list(ANNOTATED), key="rec_annotated")
+    sort = second[3].selectbox("Sort", list(SORTS), key="rec_sort", format_func=str.capitalize)
+    with second[4].popover("Metric range", icon=":material/tune:", width="stretch"):
+        metric = st.selectbox("Metric", ["None", *choices["metrics"]], key="rec_metric")
+        low = st.number_input("At least", value=None, key="rec_metric_low", format="%.4g")
+        high = st.number_input("At most", value=None, key="rec_metric_high", format="%.4g")
+    first, last = (days[0], days[-1]) if isinstance(days, tuple) and days else (None, None)
+    try:
+        run_filter = RunFilter.for_days(
+            first,
+            last,
+            prompts=tuple(prompts),
+            versions=_label_versions(who, label) if label != "Any" else (),
+            providers=tuple(providers),
+            statuses=tuple(statuses),
+            flags=tuple(flags),
+            metrics=(MetricRange(metric, low, high),) if metric != "None" and (low is not None or high is not None) else (),
+            annotated=ANNOTATED[annotated],
+            text=text,
+        )
+    except PromptForgeError as exc:
+        show_error(exc)
+        return None
+    if label != "Any" and not run_filter.versions:
+        st.info(f"No prompt has the label {label!r} now.")
+        return None
+    return run_filter, {"sort": sort}
+
+
+def current_page(run_filter: RunFilter, options: dict) -> int:
+    """The page number to show; back to the first page when the filters or sort change."""
+    key = json.dumps([run_filter.describe(), run_filter.text, options], sort_keys=True, default=str)
+    state = st.session_state.setdefault(PAGE_KEY, {"key": key, "page": 0})
+    if state["key"] != key:
+        state.update(key=key, page=0)
+    return state["page"]
+
+
+def records_table(page: RecordsPage) -> str | None:
+    """The page of runs as a table; returns the record id of a row the user selected."""
+    if not page.rows:
+        st.info("No recorded run matches these filters. Widen the dates or clear a filter.", icon=":material/search_off:")
+        return None
+    table = [
+        {
+            "time (UTC)": row["started_at"],
+            "prompt": f"{row['app_name']}@{row['app_version']}",
+            "status": row["status"],
+            "injection": row.get("injection_action") or "",
+            "PII": sum((row.get("pii_in") or {}).values()),
+            "provider": row["provider"],
+            "latency ms": round(row["latency_s"] * 1000, 1),
+            "cost $": row["cost_usd"],
+            "reviews": row["annotations"],
+            "input (scrubbed)": row["input_preview"],
+            "output (scrubbed)": row["output_preview"],
+        }
+        for row in page.rows
+    ]
+    event = st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        height=min(len(table), 20) * 35 + 40,
+        key=f"records_table_{page.page}",
+        column_config={
+            "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "cost $": st.column_config.NumberColumn(format="%.5f"),
+            "input (scrubbed)": st.column_config.TextColumn(width="large"),
+            "output (scrubbed)": st.column_config.TextColumn(width="large"),
+        },
+    )
+    selected = event.selection.rows if event is not None else []
+    return page.rows[selected[0]]["record_id"] if selected else None
+
+
+def pager(page: RecordsPage) -> None:
+    """Previous / next and where we are; moves the page kept in session state."""
+    state = st.session_state[PAGE_KEY]
+    first = page.page * page.page_size + 1 if page.total else 0
+    last = min(page.total, (page.page + 1) * page.page_size)
+    left, mid, right, size = st.columns([1, 4, 1, 2], vertical_alignment="center")
+    if left.button("Previous", icon=":material/chevron_left:", disabled=page.page == 0, key="rec_prev", width="stretch"):
+        state["page"] = page.page - 1
+        st.rerun()
+    mid.caption(f"Runs {first:,}–{last:,} of {page.total:,} · page {page.page + 1:,} of {page.pages:,}. Select a row to open it.")
+    if right.button("Next", icon=":material/chevron_right:", disabled=page.page + 1 >= page.pages, key="rec_next", width="stretch"):
+        state["page"] = page.page + 1
+        st.rerun()
+    size.selectbox("Rows per page", PAGE_SIZES, index=1, key="rec_page_size", label_visibility="collapsed",
+                   format_func=lambda n: f"{n} rows per page")
+
+
+# -- one run --------------------------------------------------------------------------------------
+
+
+def run_header(detail: RunDetail) -> None:
+    run = detail.run
+    label, colour = STATUS_BADGE.get(run["status"], (run["status"], "gray"))
+    badges = [f":{colour}-badge[{label}]"]
+    action = (run.get("injection_action") or "allow")
+    if action != "allow":
+        badges.append(f":{'red' if action == 'block' else 'orange'}-badge[Injection {action}]")
+    if run.get("simulated"):
+        badges.append(":gray-badge[Offline simulation]")
+    if detail.annotations:
+        badges.append(f":blue-badge[{len(detail.annotations)} annotation(s)]")
+    model = f" · model `{run['model']}`" if run.get("model") else ""
+    st.markdown(" ".join(badges) + f"  \n**`{run['app_name']}@{run['app_version']}`** via `{run['provider']}`{model}")
+    cols = st.columns(4)
+    cols[0].metric("Model latency", f"{run['latency_s'] * 1000:,.0f} ms")
+    total_ms = sum(s["duration_ms"] for s in run.get("stages", []))
+    cols[1].metric("Pipeline time", f"{total_ms:,.0f} ms", help="The run's own stages, a batched stage charged by its share")
+    cols[2].metric("Tokens", f"{run['input_tokens']:,} in · {run['output_tokens']:,} out")
+    cols[3].metric("Cost", "n/a" if run.get("cost_usd") is None else f"${run['cost_usd']:.5f}")
+    st.caption(
+        f"Started {run['started_at']:%Y-%m-%d %H:%M:%S} UTC by `{run['actor']}` · record `{run['record_id']}`"
+        + (f" · dataset row {run['dataset_row']}" if run.get("dataset_row") is not None else "")
+    )
+
+
+def run_trace(run: dict) -> None:
+    """Input with its scrubbed entities marked, the injection verdict, the output, the stages."""
+    left, right = st.columns(2, gap="medium")
+    with left:
+        st.markdown("**Input** (scrubbed)")
+        st.html(highlight_entities(run.get("input") or "", placeholder_spans(run.get("input") or "")))
+        pii_in = run.get("pii_in") or {}
+        st.caption("Scrubbed from the prompt: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "nothing"))
+        injection = (run.get("decisions") or {}).get("injection")
+        if injection:
+            verdict_box(injection)
+    with right:
+        st.markdown("**Output** (scrubbed)")
+        if run.get("output") is not None:
+            st.html(highlight_entities(run["output"], placeholder_spans(run["output"])))
+            pii_out = run.get("pii_out") or {}
+            st.caption("Scrubbed from the answer: " + (", ".join(f"{n} × {t}" for t, n in pii_out.items()) if pii_out else "nothing"))
+        else:
+            st.error(run.get("error") or "No output.")
+    stages = run.get("stages", [])
+    if stages:
+        st.markdown("**Pipeline stages**")
+        chart, table = st.columns([3, 2])
+        chart.plotly_chart(stage_chart({s["name"]: s["duration_ms"] for s in stages}), width="stretch",
+                           config={"displayModeBar": False})
+        table.dataframe(
+            [
+                {
+                    "stage": s["name"],
+                    "ms": round(s["duration_ms"], 2),
+                    "shared by rows": s["attributes"].get("batch_rows") or "",
+                    "details": ", ".join(f"{k}={v}" for k, v in s["attributes"].items() if k not in ("batch_rows", "batch_ms")),
+                }
+                for s in stages
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def run_metrics(run: dict) -> None:
+    metrics = run.get("metrics", [])
+    if not metrics:
+        st.caption("No metric results.")
+        return
+    st.dataframe(
+        [
+            {
+                "metric": m["name"],
+                "value": m["value"],
+                "status": m["status"],
+                "better": "higher" if m["higher_is_better"] else "lower",
+                "explanation": m["explanation"],
+            }
+            for m in metrics
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={"value": st.column_config.NumberColumn(format="%.4g")},
+    )
+
+
+def run_annotations(detail: RunDetail) -> None:
+    if not detail.queues:
+        st.caption("This run is in no review queue.")
+    for queue in detail.queues:
+        state = "complete" if queue["complete"] else "open"
+        st.markdown(f"Queue **{queue['name']}** ({state}) · [open in Review](/review?queue={queue['id']})")
+    if detail.annotations:
+        st.dataframe(
+            [
+                {
+                    "when (UTC)": a["created_at"],
+                    "queue": a.get("queue"),
+                    "reviewer": a["reviewer"],
+                    "kind": a["kind"],
+                    "scores": ", ".join(f"{k}={v}" for k, v in (a["scores"] or {}).items()),
+                    "comments": " | ".join(f"{k}: {v}" for k, v in (a["comments"] or {}).items() if v),
+                    "corrected": "yes" if a.get("superseded_by") else "",
+                }
+                for a in detail.annotations
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    elif detail.queues:
+        st.caption("No reviewer has annotated it yet.")
+
+
+def run_context(detail: RunDetail) -> None:
+    if detail.evaluation:
+        e = detail.evaluation
+        st.markdown(
+            f"Evaluation run **{e['prompt_ref']}** over *{e['dataset']}* ({e['status']}), started by `{e['created_by']}` "
+            f"· [open](/evaluations?run={e['id']})"
+        )
+    elif detail.run.get("batch_id"):
+        st.markdown(f"Batch `{detail.run['batch_id']}` (a batch run outside an evaluation)")
+    else:
+        st.caption("A single run (Playground or `launch.py run`).")
+    for c in detail.comparisons:
+        decided = f" · decided: {c['decision'].get('action')}" if c.get("decision") else ""
+        st.markdown(f"Side {c['side']} of comparison **{c['title']}** ({c['status']}{decided}) · [open](/compare?id={c['id']})")
+
+
+def run_audit(detail: RunDetail) -> None:
+    if not detail.audit:
+        st.caption("No audit event names this run.")
+        return
+    st.dataframe(
+        [
+            {"seq": e.seq, "time (UTC)": e.ts, "actor": e.actor, "action": e.action, "target": e.target,
+             "details": json.dumps(e.details, sort_keys=True)[:300]}
+            for e in detail.audit
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def run_page(record_id: str) -> None:
+    """One run: the header, then its trace, metrics, reviews, context and audit events."""
+    try:
+        detail = services.store().run_detail(record_id)
+    except PromptForgeError as exc:
+        show_error(exc)
+        return
+    run_header(detail)
+    trace, metrics, reviews, context, audit = st.tabs(
+        ["Trace", f"Metrics ({len(detail.run.get('metrics', []))})", f"Reviews ({len(detail.annotations)})",
+         "Evaluation & comparison", f"Audit ({len(detail.audit)})"]
+    )
+    with trace:
+        run_trace(detail.run)
+    with metrics:
+        run_metrics(detail.run)
+    with reviews:
+        run_annotations(detail)
+    with context:
+        run_context(detail)
+    with audit:
+        run_audit(detail)
