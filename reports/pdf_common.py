@@ -184,7 +184,8 @@ def bar_chart(
     value_text: Sequence[str] | None = None,
 ) -> float:
     """Horizontal bars, one per (label, value), the value printed at the bar's end; starts at
-    the current position, returns the height drawn. Values below zero draw as zero."""
+    the current position and leaves it under the chart; returns the height drawn. Values below
+    zero draw as zero."""
     x0, y = pdf.get_x(), pdf.get_y()
     top = y
     if title:
@@ -222,7 +223,8 @@ def bar_chart(
         pdf.cell(value_w, bar_height, fit(pdf, text, value_w))
         y += bar_height
     pdf.set_text_color(*DARK)
-    return y - top + 1.0
+    pdf.set_xy(x0, y + 1.5)
+    return y - top + 1.5
 
 
 def column_chart(
@@ -263,14 +265,14 @@ def column_chart(
         ty = base - plot_h * tick
         pdf.line(plot_x, ty, plot_x + plot_w, ty)
         pdf.set_xy(x0, ty - 1.8)
-        pdf.cell(axis_w - 1.0, 3.6, number(scale_top * tick), align="R")
+        pdf.cell(axis_w - 1.0, 3.6, tick_label(scale_top * tick), align="R")
     if y_label:
         with pdf.rotation(90, x0 + 1.5, base):
             pdf.set_xy(x0 + 1.5, base - 1.5)
             pdf.cell(plot_h, 3.0, fit(pdf, y_label, plot_h))
     n = max(len(items), 1)
     slot = plot_w / n
-    gap = min(slot * 0.18, 1.2)
+    gap = max(min(slot * 0.18, 1.2), slot - 14.0)  # a column is at most 14 mm wide, centred in its slot
     pdf.set_fill_color(*colour)
     for k, (_, value) in enumerate(items):
         h = plot_h * max(value, 0.0) / scale_top
@@ -300,6 +302,11 @@ def column_chart(
     return base + label_h - top
 
 
+def tick_label(value: float) -> str:
+    """An axis value: whole numbers with thousands separators, else three significant digits."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:.3g}"
+
+
 def _nice_ceiling(value: float) -> float:
     """The smallest of 1, 2, 2.5, 5 × 10^k at or above ``value``."""
     power = 10 ** math.floor(math.log10(value))
@@ -317,5 +324,5 @@ def new_line(pdf: FPDF, height: float = 4.0) -> None:
 __all__ = [
     "AMBER", "BLUE", "DARK", "GREEN", "GREY", "LIGHT", "RED", "RULE", "Column",
     "XPos", "YPos", "bar_chart", "column_chart", "decimals", "fit", "latin1", "lines", "new_line",
-    "number", "share", "table", "when", "wrap",
+    "number", "share", "table", "tick_label", "when", "wrap",
 ]
