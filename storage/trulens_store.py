@@ -13,7 +13,7 @@ import atexit
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
@@ -87,15 +87,20 @@ class TruLensStore:
         """Attach a metric result (e.g. a human annotation) to a recorded run, synchronously."""
         self.add_metric_results([(record_id, metric)])
 
-    def add_metric_results(self, results: Iterable[tuple[str, MetricValue]]) -> int:
+    def add_metric_results(
+        self, results: Iterable[tuple[str, MetricValue]], *, at_ns: Sequence[int] | None = None
+    ) -> int:
         """Attach metric results to recorded runs in one transaction (a result replaces an
-        earlier one of the same name on that run); returns how many were stored."""
+        earlier one of the same name on that run); returns how many were stored.
+        ``at_ns``: when each result was given (default: now), e.g. for imported history."""
         results = list(results)
         for _, metric in results:
             try:
                 validate_metric(metric)
             except ValueError as exc:
                 raise StorageError(f"Cannot record this metric: {exc}.", "This is a bug in the caller.") from exc
+        if at_ns is not None and len(at_ns) != len(results):
+            raise StorageError("Cannot record these metrics: one time per result is needed.", "This is a bug in the caller.")
         if not results:
             return 0
         now = time.time_ns()
@@ -105,9 +110,10 @@ class TruLensStore:
             apps = run_index.apps_of(conn, sorted({record_id for record_id, _ in results}))
             for i, (record_id, metric) in enumerate(results):
                 app_name, app_version = apps[record_id]
-                key = f"metric:{metric.name}:{now}:{i}"
-                events.extend(metric_events(record_id, app_name, app_version, metric, now, key))
-                rows.append(run_index.metric_row(record_id, metric, run_index.utc(now)))
+                at = now if at_ns is None else at_ns[i]
+                key = f"metric:{metric.name}:{at}:{i}"
+                events.extend(metric_events(record_id, app_name, app_version, metric, at, key))
+                rows.append(run_index.metric_row(record_id, metric, run_index.utc(at)))
             if events:
                 conn.execute(sa.insert(self._events), events)
             run_index.replace_metrics(conn, rows)
