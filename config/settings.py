@@ -238,6 +238,15 @@ class Settings(BaseSettings):
     audit_hmac_key: SecretStr | None = None
     audit_hmac_key_file: Path | None = None
 
+    # compliance exports (reports.export): where the app writes them (default: data_dir/exports);
+    # the HMAC key that signs their manifests, kept outside the database (unset: a key derived
+    # from the audit HMAC key; neither: manifests are not signed); how deep the PII check of
+    # run text goes ("patterns": every recognizer but spaCy's NER; "full": the NER as well)
+    export_dir: Path | None = None
+    export_hmac_key: SecretStr | None = None
+    export_hmac_key_file: Path | None = None
+    export_pii_scan: Literal["patterns", "full"] = "patterns"
+
     # public labelled data for benchmarks (never copied into the project)
     eval_data_dir: Path = PROJECT_ROOT.parent / "shared" / "eval-data"
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +26,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from evaluation.paired_stats import BETTER, WORSE, Comparison, Estimate, MetricComparison
+from reports.csv_cells import cell as _cell
+from reports.csv_cells import text_cell as _text_cell
 from reports.pdf_common import DARK as _DARK
 from reports.pdf_common import GREEN as _GREEN
 from reports.pdf_common import GREY as _GREY
@@ -53,7 +53,6 @@ STATISTICS_COLUMNS = (
     "win_rate", "win_rate_low", "win_rate_high",
     "direction", "stability_a", "stability_b", "min_detectable_difference", "notes",
 )
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ----------------------------------------------------------------------------- CSV
@@ -121,35 +120,6 @@ def rows_csv(rows: list[dict[str, Any]], metric_names: list[str]) -> str:
 
 def _estimate_cells(e: Estimate) -> list[str]:
     return [_cell(e.value), _cell(e.low), _cell(e.high)]
-
-
-def _cell(value: Any) -> str:
-    """A number or flag as a CSV cell: empty for None, NaN and inf; full precision otherwise."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) or hasattr(value, "__float__"):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return _text_cell(value)
-        if not math.isfinite(number):
-            return ""
-        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
-    return _text_cell(value)
-
-
-def _text_cell(value: Any) -> str:
-    """Text as a CSV cell, neutralised against spreadsheet formula injection."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 # ----------------------------------------------------------------------------- PDF

@@ -257,7 +257,8 @@ def export_record(a, score_items: list[str]) -> dict[str, Any]:
 def annotations_csv(rows, score_items: list[str]) -> str:
     """One line per annotation; text cells are guarded against spreadsheet formula injection;
     the comments cell holds JSON."""
-    from reports.comparison import _cell, _text_cell
+    from reports.csv_cells import cell as _cell
+    from reports.csv_cells import text_cell as _text_cell
 
     out = io.StringIO()
     writer = csv.writer(out)

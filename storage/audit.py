@@ -434,30 +434,36 @@ def audit_log(settings: Settings, engine: sa.Engine | None = None) -> AuditLog:
 
 def hmac_key(settings: Settings) -> bytes | None:
     """The configured audit HMAC key, or ``None``; ``ConfigError`` if it is unusable."""
-    secret, path = settings.audit_hmac_key, settings.audit_hmac_key_file
+    return load_hmac_key(settings.audit_hmac_key, settings.audit_hmac_key_file, "audit_hmac_key", "audit HMAC key")
+
+
+def load_hmac_key(secret: Any, path: Path | str | None, setting: str, what: str) -> bytes | None:
+    """A key from the setting ``setting`` (the key itself, a ``SecretStr`` or text) or from the
+    file named by ``<setting>_file``; ``None`` when neither is set; ``ConfigError`` (naming the
+    settings, never the key) when both are, the file is unreadable or the key is too short."""
+    env = f"PROMPTFORGE_{setting.upper()}"
     if secret is not None and path is not None:
         raise ConfigError(
-            "Both audit_hmac_key and audit_hmac_key_file are set.",
-            "Set only one of PROMPTFORGE_AUDIT_HMAC_KEY and PROMPTFORGE_AUDIT_HMAC_KEY_FILE.",
+            f"Both {setting} and {setting}_file are set.", f"Set only one of {env} and {env}_FILE."
         )
     if secret is not None:
         value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
-        key, where = value.strip().encode("utf-8"), "audit_hmac_key"
+        key, where = value.strip().encode("utf-8"), setting
     elif path is not None:
-        where = f"the audit HMAC key file {path}"
+        where = f"the {what} file {path}"
         try:
             key = Path(path).expanduser().read_bytes().strip()
         except OSError as exc:
             raise ConfigError(
                 f"Cannot read {where}: {exc.strerror or exc}.",
                 "Create the file (e.g. `python -c \"import secrets; print(secrets.token_hex(32))\" > FILE`, "
-                "readable only by this user) or fix PROMPTFORGE_AUDIT_HMAC_KEY_FILE.",
+                f"readable only by this user) or fix {env}_FILE.",
             ) from None
     else:
         return None
     if len(key) < MIN_HMAC_KEY_BYTES:
         raise ConfigError(
-            f"The audit HMAC key in {where} is too short (at least {MIN_HMAC_KEY_BYTES} bytes).",
+            f"The {what} in {where} is too short (at least {MIN_HMAC_KEY_BYTES} bytes).",
             "Generate one with `python -c \"import secrets; print(secrets.token_hex(32))\"`.",
         )
     return key
