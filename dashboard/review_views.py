@@ -10,6 +10,7 @@ import streamlit as st
 
 from config.errors import PromptForgeError
 from dashboard import services
+from dashboard.links import copy_link, from_link, keep_in_link
 from dashboard.trace import record_texts, render_record
 from dashboard.widgets import show_error
 from review.queues import INJECTION_ACTIONS, MetricBound, QueueFilter
@@ -25,10 +26,17 @@ def pick_queue(key: str) -> str | None:
         st.info("No review queues yet." + (" Create one under **New queue**." if key else ""), icon=":material/inbox:")
         return None
     names = [q.name for q in queues]
-    wanted = st.query_params.get("queue")
-    if wanted in names and key not in st.session_state:
-        st.session_state[key] = wanted
-    return st.selectbox("Queue", names, key=key)
+    wanted = from_link("queue", key)  # a link: /review?queue=…
+    if wanted is not None:
+        if wanted in names:
+            st.session_state[key] = wanted
+        else:
+            st.warning(f"The link names a review queue that does not exist ({wanted[:40]}). Pick one below.",
+                       icon=":material/link_off:")
+    name = st.selectbox("Queue", names, key=key)
+    keep_in_link("queue", name, key)
+    copy_link("review", "Link to this queue", queue=name)
+    return name
 
 
 # -- annotate ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import streamlit as st
 
 from config.errors import ConflictError, PromptForgeError
 from dashboard import services
+from dashboard.links import link
 from dashboard.trace import render_trace
 from dashboard.widgets import show_error, variable_inputs
 from prompts.diff import DIFF_CSS, render_html, spec_diff
@@ -414,7 +415,7 @@ def _attached_comparison(comparison: dict | None) -> None:
     a, b = comparison["side_a"], comparison["side_b"]
     box = st.error if comparison["guard_regressions"] else st.info
     box(
-        f"**Comparison attached**: [{comparison['title']}](/compare?comparison={comparison['id']}) · "
+        f"**Comparison attached**: [{comparison['title']}]({link('compare', id=comparison['id'])}) · "
         f"v{a['version']} on {a['provider']} vs v{b['version']} on {b['provider']} over {comparison['dataset']} "
         f"({comparison['rows']} rows)  \n{comparison['verdict'] or 'No figures yet.'}",
         icon=":material/compare_arrows:",

@@ -17,6 +17,7 @@ from dashboard.compare_views import (
     statistics_view,
     verdict_box,
 )
+from dashboard.links import keep_in_link
 from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
@@ -31,7 +32,7 @@ views = ["Comparisons", "New comparison"] if who.can(Permission.EVALUATE) else [
 pending = st.session_state.pop("cmp_pending", None)  # a comparison just started: show it
 if pending is not None:
     st.session_state["cmp_view_pending"], st.session_state["cmp_id"] = "Comparisons", pending
-    st.query_params["comparison"] = pending
+    keep_in_link("id", pending, "cmp_id")
 view = view_switch(views, "cmp_view", flash_key="cmp_flash")
 
 try:

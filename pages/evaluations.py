@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from config.errors import PromptForgeError
+from config.errors import NotFoundError, PromptForgeError
 from dashboard import auth, services
 from dashboard.eval_views import (
     datasets_view,
@@ -15,6 +15,7 @@ from dashboard.eval_views import (
     results_table,
     summary_panel,
 )
+from dashboard.links import copy_link, from_link, keep_in_link
 from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
@@ -27,6 +28,9 @@ st.caption(
 
 views = ["Results", "New evaluation", "Datasets", "Metric sets"] if who.can(Permission.EVALUATE) else ["Results"]
 pending = st.session_state.pop("ev_pending_view", None)  # a run just started: show it
+linked = from_link("run", "ev_run")  # a link: /evaluations?run=…
+if linked is not None:
+    pending = ("Results", linked)
 if pending is not None:
     st.session_state["ev_view_pending"], st.session_state["ev_run"] = pending
 view = view_switch(views, "ev_view")
@@ -45,6 +49,13 @@ try:
             st.info("No evaluation runs yet. Start one under **New evaluation**.", icon=":material/info:")
             st.stop()
         by_id = {r.id: r for r in runs}
+        shown = st.session_state.get("ev_run")
+        if shown and shown not in by_id:  # a linked run older than the list: add it
+            try:
+                by_id[shown] = evaluator.get(shown)
+            except NotFoundError:
+                st.warning(f"The link names an evaluation run that does not exist ({shown[:12]}). "
+                           "Pick one below.", icon=":material/link_off:")
         if st.session_state.get("ev_run") not in by_id:
             st.session_state["ev_run"] = runs[0].id
         run_id = st.selectbox(
@@ -56,6 +67,8 @@ try:
                 f"{by_id[i].provider} · {by_id[i].display_status}"
             ),
         )
+        keep_in_link("run", run_id, "ev_run")
+        copy_link("evaluations", "Link to this evaluation run", run=run_id)
         progress_panel(who, run_id)
         report = evaluator.report(run_id)
         summary_panel(who, report)
