@@ -8,8 +8,9 @@ from datetime import date, timedelta
 import streamlit as st
 
 from config.errors import PromptForgeError
-from dashboard import services
+from dashboard import run_scope, services
 from dashboard.charts import stage_chart
+from dashboard.links import copy_link, link
 from dashboard.trace import STATUS_BADGE
 from dashboard.widgets import highlight_entities, show_error, verdict_box
 from security.pii.pseudonyms import placeholder_spans
@@ -28,32 +29,17 @@ TABLE_METRICS = ("injection_score", "pii_in_input")
 PAGE_KEY = "records_page"
 
 
-@st.cache_data(ttl=60, show_spinner=False)
-def _choices() -> dict[str, list[str]]:
-    return services.store().filter_choices()
-
-
-def _label_versions(who, label: str) -> tuple[tuple[str, str], ...]:
-    """(prompt, "vN") of every prompt whose ``label`` points at a version now."""
-    summaries = services.prompts(who).list_prompts(fragments=None)
-    return tuple((p.slug, f"v{p.labels[label]}") for p in summaries if label in p.labels)
-
-
-def _labels(who) -> list[str]:
-    return sorted({label for p in services.prompts(who).list_prompts(fragments=None) for label in p.labels})
-
-
 def filter_bar(who) -> tuple[RunFilter, dict] | None:
     """The filters (their state lives in the widgets' keys) as a ``RunFilter`` and the table
     options; ``None`` after showing what is wrong with them."""
-    choices = _choices()
+    choices = run_scope.choices()
     today = date.today()
     top = st.columns([3, 2, 2, 2, 3])
     days = top[0].date_input(
         "Dates (UTC)", value=(today - timedelta(days=29), today), max_value=today + timedelta(days=1), key="rec_days"
     )
     prompts = top[1].multiselect("Prompt", choices["prompts"], key="rec_prompts", placeholder="All prompts")
-    label = top[2].selectbox("Label", ["Any", *_labels(who)], key="rec_label", help="Runs of the version a label points at now")
+    label = top[2].selectbox("Label", ["Any", *run_scope.labels(who)], key="rec_label", help="Runs of the version a label points at now")
     providers = top[3].multiselect("Provider", choices["providers"], key="rec_providers", placeholder="All providers")
     text = top[4].text_input(
         "Search the scrubbed text", key="rec_text", placeholder="words in the prompt or answer", max_chars=200
@@ -75,7 +61,7 @@ def filter_bar(who) -> tuple[RunFilter, dict] | None:
             first,
             last,
             prompts=tuple(prompts),
-            versions=_label_versions(who, label) if label != "Any" else (),
+            versions=run_scope.label_versions(who, label),
             providers=tuple(providers),
             statuses=tuple(statuses),
             flags=tuple(flags),
@@ -85,9 +71,6 @@ def filter_bar(who) -> tuple[RunFilter, dict] | None:
         )
     except PromptForgeError as exc:
         show_error(exc)
-        return None
-    if label != "Any" and not run_filter.versions:
-        st.info(f"No prompt has the label {label!r} now.")
         return None
     return run_filter, {"sort": sort}
 
@@ -253,7 +236,7 @@ def run_annotations(detail: RunDetail) -> None:
         st.caption("This run is in no review queue.")
     for queue in detail.queues:
         state = "complete" if queue["complete"] else "open"
-        st.markdown(f"Queue **{queue['name']}** ({state}) · [open in Review](/review?queue={queue['id']})")
+        st.markdown(f"Queue **{queue['name']}** ({state}) · [open in Review]({link('review', queue=queue['name'])})")
     if detail.annotations:
         st.dataframe(
             [
@@ -280,7 +263,7 @@ def run_context(detail: RunDetail) -> None:
         e = detail.evaluation
         st.markdown(
             f"Evaluation run **{e['prompt_ref']}** over *{e['dataset']}* ({e['status']}), started by `{e['created_by']}` "
-            f"· [open](/evaluations?run={e['id']})"
+            f"· [open]({link('evaluations', run=e['id'])})"
         )
     elif detail.run.get("batch_id"):
         st.markdown(f"Batch `{detail.run['batch_id']}` (a batch run outside an evaluation)")
@@ -288,7 +271,7 @@ def run_context(detail: RunDetail) -> None:
         st.caption("A single run (Playground or `launch.py run`).")
     for c in detail.comparisons:
         decided = f" · decided: {c['decision'].get('action')}" if c.get("decision") else ""
-        st.markdown(f"Side {c['side']} of comparison **{c['title']}** ({c['status']}{decided}) · [open](/compare?id={c['id']})")
+        st.markdown(f"Side {c['side']} of comparison **{c['title']}** ({c['status']}{decided}) · [open]({link('compare', id=c['id'])})")
 
 
 def run_audit(detail: RunDetail) -> None:
@@ -328,3 +311,4 @@ def run_page(record_id: str) -> None:
         run_context(detail)
     with audit:
         run_audit(detail)
+    copy_link("records", "Link to this record (opens after sign-in)", id=record_id)

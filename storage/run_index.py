@@ -229,24 +229,6 @@ def summarize(conn: sa.Connection, app_name: str | None = None) -> list[dict[str
     return list(rows.values())
 
 
-def overview(conn: sa.Connection) -> dict[str, int]:
-    """Workspace totals for the Overview page, aggregated in SQL."""
-    r = schema.runs.c
-    totals = conn.execute(
-        sa.select(
-            sa.func.count().label("runs"),
-            sa.func.coalesce(sa.func.sum(sa.case((r.status == "blocked", 1), else_=0)), 0).label("blocked"),
-            sa.func.coalesce(sa.func.sum(sa.case((r.injection_action == "flag", 1), else_=0)), 0).label("flagged"),
-            sa.func.coalesce(sa.func.sum(sa.case((r.status == "error", 1), else_=0)), 0).label("errors"),
-        )
-    ).one()
-    m = schema.run_metrics.c
-    scrubbed = conn.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(m.value), 0)).where(m.name == "pii_in_input", m.status == "ok")
-    ).scalar_one()
-    return {**{k: int(v) for k, v in totals._mapping.items()}, "pii_scrubbed": int(scrubbed)}
-
-
 def get_run(conn: sa.Connection, events: sa.Table, record_id: str) -> dict[str, Any]:
     """One run with its text, stages, metrics and decisions; ``NotFoundError`` if unknown."""
     row = conn.execute(sa.select(schema.runs).where(schema.runs.c.record_id == record_id)).first()

@@ -116,7 +116,8 @@ class TruLensStore:
                 rows.append(run_index.metric_row(record_id, metric, run_index.utc(at)))
             if events:
                 conn.execute(sa.insert(self._events), events)
-            run_index.replace_metrics(conn, rows)
+            # TruLens keeps every result; of two of one name on one run here, the later one stands
+            run_index.replace_metrics(conn, list({(r["record_id"], r["name"]): r for r in rows}.values()))
         return len(rows)
 
     @property
@@ -288,10 +289,13 @@ class TruLensStore:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return run_index.summarize(conn, app_name)
 
-    def overview(self) -> dict[str, int]:
-        """Totals for the Overview page: runs, blocked, flagged, errors, PII entities scrubbed."""
+    def overview(self, run_filter=None, bucket: str | None = None):
+        """The Overview's figures under a ``RunFilter`` (see ``storage.overview``), in SQL."""
+        from storage import overview
+        from storage.run_filter import RunFilter
+
         with storage_errors(self.engine), self.engine.connect() as conn:
-            return run_index.overview(conn)
+            return overview.overview(conn, run_filter or RunFilter(), bucket)
 
     def leaderboard(self) -> pd.DataFrame:
         """TruLens's own leaderboard (loads records into pandas: keep for small data)."""

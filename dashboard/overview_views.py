@@ -1,0 +1,159 @@
+"""The Overview's sections: headline figures, charts over time, the leaderboard, flagged runs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import overview_charts as oc
+from dashboard import services
+from dashboard.links import link
+from storage.overview import Overview
+
+_PLOT = {"displayModeBar": False}
+
+
+def demo_notice(demo: dict) -> None:
+    if demo.get("state") == "seeding":
+        st.info("The demo workspace is being prepared (loading Presidio and recording demo runs)…", icon=":material/hourglass_top:")
+    elif demo.get("state") == "failed":
+        st.warning(f"The demo workspace could not be created: {demo.get('error')}")
+    elif demo.get("state") == "ready":
+        st.info(
+            "This is a **demo workspace**: prompts marked [demo] and runs over synthetic, fake customer data. "
+            "Start your own in the Playground.",
+            icon=":material/explore:",
+        )
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 1000:,.0f} ms"
+
+
+def headline(totals: dict) -> None:
+    cols = st.columns(6)
+    cols[0].metric("Runs", f"{totals['runs']:,}")
+    cols[1].metric("Flag rate", _pct(totals["flag_rate"]), help="Runs the injection screen flagged")
+    cols[2].metric("Block rate", _pct(totals["block_rate"]), help="Runs blocked by the injection or output screen")
+    cols[3].metric("PII entities scrubbed", f"{totals['pii_entities']:,}", help="From prompts, before any model saw them")
+    cols[4].metric("Latency p50 / p95", f"{_ms(totals.get('p50_latency_s'))} / {_ms(totals.get('p95_latency_s'))}",
+                   help="Model latency of completed runs (nearest-rank percentiles)")
+    cost = totals["cost_usd"]
+    cols[5].metric("Model cost", "n/a" if cost is None else f"${cost:,.2f}",
+                   help=None if totals["cost_per_1k"] is None else f"${totals['cost_per_1k']:.4f} per 1,000 runs")
+    st.caption(
+        f"{totals['errors']:,} failed model calls · {totals['annotations']:,} reviewer annotations · "
+        f"{totals['tokens'] or 0:,} tokens"
+    )
+
+
+def charts(figures: Overview) -> None:
+    activity, safety, quality, speed = st.tabs(["Activity", "Safety", "Quality", "Latency & cost"])
+    rows, bucket = figures.over_time, figures.bucket
+    with activity:
+        left, right = st.columns(2)
+        left.plotly_chart(oc.runs_over_time(rows, bucket), width="stretch", config=_PLOT)
+        right.plotly_chart(oc.rates_over_time(rows, bucket), width="stretch", config=_PLOT)
+    with safety:
+        left, right = st.columns(2)
+        if figures.pii_by_type:
+            left.plotly_chart(oc.pii_by_type(figures.pii_by_type), width="stretch", config=_PLOT)
+        else:
+            left.caption("No PII was scrubbed in this period.")
+        right.plotly_chart(oc.verdicts(figures.verdicts), width="stretch", config=_PLOT)
+    with quality:
+        automatic = [m for m in figures.metric_means if not m["human"]]
+        human = [m for m in figures.metric_means if m["human"]]
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Metric means**")
+            st.dataframe(
+                [{"metric": m["name"], "mean": m["mean"], "runs": m["runs"], "better": "higher" if m["higher_is_better"] else "lower"}
+                 for m in automatic],
+                hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.4g")},
+            )
+        with right:
+            st.markdown("**Human scores** (reviewers)")
+            if human:
+                st.dataframe(
+                    [{"score": m["name"].removeprefix("human_"), "mean": m["mean"], "runs": m["runs"]} for m in human],
+                    hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.3g")},
+                )
+            else:
+                st.caption("No reviewer has scored runs in this period.")
+        names = [m["name"] for m in automatic]
+        chosen = st.multiselect("Metrics over time", names, default=[n for n in names if "toxic" in n or "similar" in n][:3] or names[:2],
+                                key="ov_metrics")
+        if chosen:
+            st.plotly_chart(oc.metric_means_over_time(figures.metric_over_time, chosen, bucket, f"Mean per {bucket}"),
+                            width="stretch", config=_PLOT)
+        if human:
+            st.plotly_chart(
+                oc.metric_means_over_time(figures.metric_over_time, [m["name"] for m in human], bucket, f"Human scores per {bucket}"),
+                width="stretch", config=_PLOT,
+            )
+    with speed:
+        left, right = st.columns(2)
+        left.plotly_chart(oc.latency_over_time(rows, bucket), width="stretch", config=_PLOT)
+        right.plotly_chart(oc.cost_over_time(rows, bucket), width="stretch", config=_PLOT)
+
+
+def leaderboard(board: list[dict]) -> None:
+    st.subheader("Leaderboard by prompt version")
+    metric_names = sorted({name for entry in board for name in entry["metrics"] if not name.endswith("_simulated")})
+    shown = [n for n in metric_names if n not in ("latency_s", "cost_usd", "total_tokens")][:6]
+    st.dataframe(
+        [
+            {
+                "prompt": f"{e['app_name']}@{e['app_version']}",
+                "runs": e["runs"],
+                "flag rate": e["flag_rate"],
+                "block rate": e["block_rate"],
+                "error rate": e["error_rate"],
+                "latency ms": None if e["mean_latency_s"] is None else e["mean_latency_s"] * 1000,
+                "$ per 1k runs": e["cost_per_1k"],
+                **{name: e["metrics"].get(name) for name in shown},
+                "last run (UTC)": e["last_run"],
+            }
+            for e in board
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "flag rate": st.column_config.NumberColumn(format="percent"),
+            "block rate": st.column_config.NumberColumn(format="percent"),
+            "error rate": st.column_config.NumberColumn(format="percent"),
+            "latency ms": st.column_config.NumberColumn(format="%.0f"),
+            "$ per 1k runs": st.column_config.NumberColumn(format="%.4f"),
+            **{name: st.column_config.NumberColumn(format="%.3g") for name in shown},
+            "last run (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        },
+    )
+
+
+def flagged(rows: list[dict]) -> None:
+    st.subheader("Newest flagged runs")
+    if not rows:
+        st.caption("Nothing was flagged, blocked or failed in this period.")
+        return
+    st.dataframe(
+        [
+            {
+                "time (UTC)": r["started_at"],
+                "prompt": f"{r['app_name']}@{r['app_version']}",
+                "why": "injection " + r["injection_action"] if r["injection_action"] in ("flag", "block") else r["status"],
+                "provider": r["provider"],
+                "open": link("records", id=r["record_id"]),
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "open": st.column_config.LinkColumn("record", display_text="open record"),
+        },
+    )
