@@ -44,7 +44,7 @@ def copy_link(page: str, label: str, **params: object) -> str:
     """Show the link to what the page shows, with a copy button; returns the link."""
     url = absolute(link(page, **params))
     st.caption(label)
-    st.code(url, language=None, wrap_lines=True)
+    st.code(url, language=None, wrap_lines=True, width="content")
     return url
 
 
