@@ -11,6 +11,8 @@
     python launch.py prompts ...           list, show, diff, lint, label, pull and push prompts
     python launch.py queues ...            list review queues; show one's progress and agreement
     python launch.py annotations export    a review queue's annotations as CSV or JSON lines
+    python launch.py export ...            a compliance export of a period (CSV, JSON lines, PDF; manifest)
+    python launch.py verify-export DIR     check an export against its manifest (exit 1 when not intact)
     python launch.py bench NAME            print benchmark figures (pipeline)
 
 Every subcommand drives the same services as the app. Errors a user can act on
@@ -127,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     from review.cli import add_parser as add_review
 
     add_review(sub)
+
+    from reports.cli import add_parser as add_export
+
+    add_export(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation"], help="which benchmark")

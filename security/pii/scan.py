@@ -107,10 +107,16 @@ def get_pattern_analyzer(settings: Settings) -> AnalyzerEngine:
 _scanners: dict[str, PIIScanner] = {}
 
 
-def get_scanner(settings: Settings) -> PIIScanner:
-    """The process-wide scanner for ``settings`` (one per PII policy and model)."""
-    key = f"{settings.spacy_model_path}|{settings.pii.model_dump_json()}"
+def get_scanner(settings: Settings, ignore: Sequence[str] = ()) -> PIIScanner:
+    """The process-wide scanner for ``settings`` (one per PII policy and model). ``ignore``:
+    entity types not to report unless the policy names them in ``pii.entities`` (they join
+    ``not_personal_alone``, so they are dropped before overlaps are resolved and never hide
+    another entity inside them)."""
+    policy = settings.pii.model_copy(deep=True)
+    if ignore:
+        policy.not_personal_alone = list(dict.fromkeys([*policy.not_personal_alone, *ignore]))
+    key = f"{settings.spacy_model_path}|{policy.model_dump_json()}"
     with _lock:
         if key not in _scanners:
-            _scanners[key] = PIIScanner(settings.pii.model_copy(deep=True), settings=settings)
+            _scanners[key] = PIIScanner(policy, settings=settings)
         return _scanners[key]
