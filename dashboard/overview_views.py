@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import overview_charts as oc
-from dashboard import services
 from dashboard.links import link
 from storage.overview import Overview
 
@@ -40,7 +39,7 @@ def headline(totals: dict) -> None:
     cols[2].metric("Block rate", _pct(totals["block_rate"]), help="Runs blocked by the injection or output screen")
     cols[3].metric("PII entities scrubbed", f"{totals['pii_entities']:,}", help="From prompts, before any model saw them")
     cols[4].metric("Latency p50 / p95", f"{_ms(totals.get('p50_latency_s'))} / {_ms(totals.get('p95_latency_s'))}",
-                   help="Model latency of completed runs (nearest-rank percentiles)")
+                   help="Model latency of completed runs (nearest-rank percentiles, to within 2 %)")
     cost = totals["cost_usd"]
     cols[5].metric("Model cost", "n/a" if cost is None else f"${cost:,.2f}",
                    help=None if totals["cost_per_1k"] is None else f"${totals['cost_per_1k']:.4f} per 1,000 runs")
@@ -116,7 +115,7 @@ def leaderboard(board: list[dict]) -> None:
                 "latency ms": None if e["mean_latency_s"] is None else e["mean_latency_s"] * 1000,
                 "$ per 1k runs": e["cost_per_1k"],
                 **{name: e["metrics"].get(name) for name in shown},
-                "last run (UTC)": e["last_run"],
+                "last active": e["last_day"],
             }
             for e in board
         ],
@@ -129,7 +128,7 @@ def leaderboard(board: list[dict]) -> None:
             "latency ms": st.column_config.NumberColumn(format="%.0f"),
             "$ per 1k runs": st.column_config.NumberColumn(format="%.4f"),
             **{name: st.column_config.NumberColumn(format="%.3g") for name in shown},
-            "last run (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "last active": st.column_config.DateColumn(format="YYYY-MM-DD"),
         },
     )
 

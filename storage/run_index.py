@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from trulens.otel.semconv.trace import SpanAttributes
 
 from config.errors import NotFoundError
-from storage import schema
+from storage import rollups, schema
 from storage.records import MetricValue, RunRecord
 from storage.trulens_events import PF
 
@@ -99,12 +99,16 @@ def metric_rows(run: RunRecord) -> list[dict[str, Any]]:
 
 
 def replace_metrics(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    """Store metric results, each replacing an earlier one of the same name for its run."""
+    """Store metric results, each replacing an earlier one of the same name for its run (the
+    daily rollups take the earlier one back)."""
     m = schema.run_metrics.c
+    old: list[dict[str, Any]] = []
     for chunk in (rows[i : i + 400] for i in range(0, len(rows), 400)):
-        keys = [sa.and_(m.record_id == row["record_id"], m.name == row["name"]) for row in chunk]
-        conn.execute(sa.delete(schema.run_metrics).where(sa.or_(*keys)))
+        keys = sa.or_(*(sa.and_(m.record_id == row["record_id"], m.name == row["name"]) for row in chunk))
+        old += [dict(row._mapping) for row in conn.execute(sa.select(schema.run_metrics).where(keys))]
+        conn.execute(sa.delete(schema.run_metrics).where(keys))
     conn.execute(sa.insert(schema.run_metrics), rows)
+    rollups.replace_metrics(conn, old, rows)
 
 
 def apps_of(conn: sa.Connection, record_ids: list[str]) -> dict[str, tuple[str, str]]:

@@ -90,6 +90,52 @@ run_entities = sa.Table(
     sa.Index("ix_pf_run_entities_type", "entity_type"),
 )
 
+# -- daily rollups of runs for the Overview (kept by storage.rollups; rebuilt by `launch.py reindex`) --
+
+
+def _rollup(name: str, *columns: sa.Column) -> sa.Table:
+    """A rollup table: counts per UTC day, prompt version and provider, then ``columns``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("app_name", sa.String(255), primary_key=True),
+        sa.Column("app_version", sa.String(128), primary_key=True),
+        sa.Column("provider", sa.String(64), primary_key=True),
+        *columns,
+    )
+
+
+rollup_runs = _rollup(
+    "pf_rollup_runs",
+    sa.Column("status", sa.String(16), primary_key=True),
+    sa.Column("injection", sa.String(16), primary_key=True),  # the screen's action; "" when not screened
+    sa.Column("runs", sa.Integer, nullable=False),
+    sa.Column("latency_sum", sa.Float, nullable=False),  # of completed (ok) runs
+    sa.Column("cost_sum", sa.Float, nullable=False),
+    sa.Column("cost_n", sa.Integer, nullable=False),  # runs with a known cost
+    sa.Column("tokens", sa.BigInteger, nullable=False),
+)
+rollup_latency = _rollup(
+    "pf_rollup_latency",
+    sa.Column("bin", sa.Integer, primary_key=True),  # storage.rollups.latency_bin of completed runs
+    sa.Column("runs", sa.Integer, nullable=False),
+)
+rollup_metrics = _rollup(
+    "pf_rollup_metrics",
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("total", sa.Float, nullable=False),
+    sa.Column("higher", sa.Integer, nullable=False),  # results whose metric is better higher
+)
+rollup_entities = _rollup(
+    "pf_rollup_entities",
+    sa.Column("direction", sa.String(8), primary_key=True),
+    sa.Column("entity_type", sa.String(64), primary_key=True),
+    sa.Column("entities", sa.Integer, nullable=False),
+    sa.Column("runs", sa.Integer, nullable=False),
+)
+
 audit_events = sa.Table(
     "pf_audit_events",
     metadata,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from config.errors import StorageError
 from config.settings import Settings
-from storage import migrate, run_index, schema
+from storage import migrate, rollups, run_index, schema
 from storage.engine import check_writable, describe, make_engine, storage_errors, translate_error
 from storage.records import MetricValue, RunRecord, validate_metric, validate_run
 from storage.tracing import StageExporter
@@ -50,6 +50,7 @@ class TruLensStore:
             try:
                 migrate.upgrade(self.engine)
                 check_writable(self.engine)
+                rollups.fill_if_empty(self.engine)
             except BaseException:
                 if self._owns_session:
                     _close_session(session)
@@ -201,6 +202,7 @@ class TruLensStore:
                 conn.execute(sa.insert(schema.run_metrics), metric_rows)
             if entity_rows:
                 conn.execute(sa.insert(schema.run_entities), entity_rows)
+            rollups.add(conn, run_rows, metric_rows, entity_rows)
 
     def _is_recorded(self, record_id: str) -> bool:
         with self.engine.connect() as conn:

@@ -62,7 +62,8 @@ def test_totals_rates_and_percentiles(store, fixed):
     assert t["cost_usd"] == pytest.approx(0.008) and t["cost_per_1k"] == pytest.approx(0.8)
     assert t["pii_entities"] == 3  # PERSON×2 + EMAIL×1 from prompts (the answer's phone is not counted here)
     # nearest rank over the 8 completed runs [0.1 .. 0.6, 0.9, 1.0]: p50 = 4th = 0.4, p95 = 8th = 1.0
-    assert t["p50_latency_s"] == pytest.approx(0.4) and t["p95_latency_s"] == pytest.approx(1.0)
+    # (read from 4 %-wide histogram bins: within 2 %)
+    assert t["p50_latency_s"] == pytest.approx(0.4, rel=0.02) and t["p95_latency_s"] == pytest.approx(1.0, rel=0.02)
 
 
 def test_days_pii_verdicts_metrics(store, fixed):
@@ -73,8 +74,8 @@ def test_days_pii_verdicts_metrics(store, fixed):
     first, second = days["2026-03-02"], days["2026-03-03"]
     assert (first["runs"], first["flagged"], second["runs"], second["blocked"], second["errors"]) == (6, 1, 4, 1, 1)
     # day 1: six latencies, p50 = 3rd = 0.3, p95 = 6th = 0.6; day 2: two completed runs, p50 = 1st = 0.9
-    assert first["p50_latency_s"] == pytest.approx(0.3) and first["p95_latency_s"] == pytest.approx(0.6)
-    assert second["p50_latency_s"] == pytest.approx(0.9) and second["p95_latency_s"] == pytest.approx(1.0)
+    assert first["p50_latency_s"] == pytest.approx(0.3, rel=0.02) and first["p95_latency_s"] == pytest.approx(0.6, rel=0.02)
+    assert second["p50_latency_s"] == pytest.approx(0.9, rel=0.02) and second["p95_latency_s"] == pytest.approx(1.0, rel=0.02)
     assert first["mean_latency_s"] == pytest.approx(0.35)
     pii = {(r["entity_type"], r["direction"]): r["entities"] for r in figures.pii_by_type}
     assert pii == {("PERSON", "in"): 2, ("EMAIL_ADDRESS", "in"): 1, ("PHONE_NUMBER", "out"): 1}
@@ -95,7 +96,7 @@ def test_leaderboard_weeks_flagged_and_filters(store, fixed):
     assert board["v1"]["runs"] == 6 and board["v1"]["flag_rate"] == pytest.approx(1 / 6)
     assert board["v2"]["block_rate"] == pytest.approx(0.25) and board["v2"]["error_rate"] == pytest.approx(0.25)
     assert board["v2"]["metrics"]["toxicity"] == pytest.approx(0.6)
-    assert board["v1"]["cost_per_1k"] == pytest.approx(1.0)
+    assert board["v1"]["cost_per_1k"] == pytest.approx(1.0) and board["v2"]["last_day"] == date(2026, 3, 3)
     # the newest first: the error (day 2, minute 9), the block (minute 8), then the flag of day 1
     assert [r["record_id"] for r in figures.flagged] == [runs[9].run_id, runs[8].run_id, runs[2].run_id]
     only_day2 = store.overview(RunFilter.for_days(date(2026, 3, 3), date(2026, 3, 3), prompts=(app,)))
