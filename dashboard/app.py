@@ -54,6 +54,7 @@ SECTIONS = {
     "Govern": [
         (Permission.READ_RUNS, "review_page.py", "Review", "rate_review"),
         (Permission.READ_AUDIT, "audit.py", "Audit trail", "policy"),
+        (Permission.EXPORT, "export.py", "Export", "download"),
         (None, "security.py", "Security", "shield"),
     ],
     "System": [

@@ -232,3 +232,10 @@ def adjudication(principal):
     from review.adjudication import Adjudication
 
     return Adjudication(annotations(principal))
+
+
+def compliance_export(principal):
+    """Compliance exports as ``principal`` may make them (Presidio's models load on first use)."""
+    from reports.export import ComplianceExport
+
+    return ComplianceExport(settings(), principal, engine=store().engine, audit=audit_log())
