@@ -183,7 +183,12 @@ def _signed_out(notice: str | None, sso: bool) -> None:
         st.session_state[NOTICE_KEY] = notice
     else:
         st.session_state.pop(NOTICE_KEY, None)
+    action = st.session_state.pop(COOKIE_ACTION_KEY, None)
+    if action and action[0] == "set":
+        session_cookie.HANDOFFS.redeem(action[1])  # a cookie not set yet never will be
     _forget_cookie()
+    if session_cookie.mounted():  # this tab may have set the cookie since it connected
+        st.session_state[COOKIE_ACTION_KEY] = ("clear", "")
     if sso and hasattr(st, "logout"):
         st.logout()
 
