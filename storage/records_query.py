@@ -62,7 +62,7 @@ def page_of_runs(
     order = r[column].desc() if descending else r[column].asc()
     if column == "cost_usd":  # runs without a cost (blocked, unpriced) go last either way
         order = sa.nulls_last(order)
-    where = run_filter.conditions()
+    where = run_filter.conditions(conn.dialect.name)
     total = int(conn.execute(sa.select(sa.func.count()).select_from(schema.runs).where(*where)).scalar_one())
     page = max(0, min(page, max(0, -(-total // page_size) - 1)))
     query = (

@@ -91,8 +91,9 @@ class RunFilter:
     def words(self) -> list[str]:
         return [w for w in self.text.lower().split() if w]
 
-    def conditions(self) -> list[sa.ColumnElement]:
-        """SQL conditions on ``pf_runs`` (joined to nothing: the others are EXISTS subqueries)."""
+    def conditions(self, dialect: str | None = None) -> list[sa.ColumnElement]:
+        """SQL conditions on ``pf_runs`` (joined to nothing: the others are subqueries). With the
+        ``dialect`` (``conn.dialect.name``) a free-text search uses that database's trigram index."""
         r = schema.runs.c
         out: list[sa.ColumnElement] = []
         if self.start is not None:
@@ -115,22 +116,33 @@ class RunFilter:
             out.append(sa.or_(*(self._flag(f) for f in self.flags)))
         for bound in self.metrics:
             out.append(self._metric(bound))
+        # conditions on other tables are "record_id IN (subquery)": the database computes the set
+        # once (from an index) and probes it, instead of a lookup per run
         if self.annotated is not None:
-            a = schema.annotations.c
-            exists = sa.exists().where(a.record_id == r.record_id)
-            out.append(exists if self.annotated else ~exists)
+            annotated = sa.select(schema.annotations.c.record_id)
+            out.append(r.record_id.in_(annotated) if self.annotated else r.record_id.not_in(annotated))
         if self.queues:
             i = schema.review_items.c
-            out.append(sa.exists().where(i.record_id == r.record_id, i.queue_id.in_(self.queues)))
+            out.append(r.record_id.in_(sa.select(i.record_id).where(i.queue_id.in_(self.queues))))
         if self.reviewers:
             a = schema.annotations.c
-            out.append(sa.exists().where(a.record_id == r.record_id, a.reviewer.in_(self.reviewers)))
+            out.append(r.record_id.in_(sa.select(a.record_id).where(a.reviewer.in_(self.reviewers))))
         if self.words:
-            t = schema.run_text.c
-            out.append(
-                sa.exists().where(t.record_id == r.record_id, *(t.text.contains(w, autoescape=True) for w in self.words))
-            )
+            out.append(self._text(dialect))
         return out
+
+    def _text(self, dialect: str | None) -> sa.ColumnElement:
+        """Every word in the run's scrubbed text: the set of matching runs comes from the trigram
+        index (migration 0012) and is then joined by key; without a dialect, a scan."""
+        r, t = schema.runs.c, schema.run_text.c
+        if dialect == "sqlite" and not any(c in w for w in self.words for c in "%_\\"):
+            # FTS5's trigram index answers LIKE itself (its patterns take no ESCAPE clause)
+            fts = sa.table("pf_fts_run_text", sa.column("rowid"), sa.column("text"))
+            rows = sa.select(fts.c.rowid).where(*(fts.c.text.like(f"%{w}%") for w in self.words))
+            return r.record_id.in_(sa.select(t.record_id).where(sa.literal_column("pf_run_text.rowid").in_(rows)))
+        if dialect == "postgresql":
+            return r.record_id.in_(sa.select(t.record_id).where(*(t.text.contains(w, autoescape=True) for w in self.words)))
+        return sa.exists().where(t.record_id == r.record_id, *(t.text.contains(w, autoescape=True) for w in self.words))
 
     @staticmethod
     def _flag(flag: str) -> sa.ColumnElement:
@@ -139,19 +151,17 @@ class RunFilter:
             return r.injection_action == "flag"
         if flag in ("blocked", "error"):
             return r.status == flag
-        e = schema.run_entities.c
-        direction = "in" if flag == "pii" else "out"
-        return sa.exists().where(e.record_id == r.record_id, e.direction == direction)
+        return (r.pii_in_entities if flag == "pii" else r.pii_out_entities) > 0
 
     @staticmethod
     def _metric(bound: MetricRange) -> sa.ColumnElement:
         m = schema.run_metrics.c
-        where = [m.record_id == schema.runs.c.record_id, m.name == bound.name, m.value.is_not(None)]
+        where = [m.name == bound.name, m.value.is_not(None)]  # ix_pf_run_metrics_name_value serves the range
         if bound.low is not None:
             where.append(m.value >= bound.low)
         if bound.high is not None:
             where.append(m.value <= bound.high)
-        return sa.exists().where(*where)
+        return schema.runs.c.record_id.in_(sa.select(m.record_id).where(*where))
 
     def describe(self) -> dict[str, object]:
         """The filter as plain values (for a manifest, an audit event or a page caption)."""

@@ -47,6 +47,8 @@ def run_row(run: RunRecord, event_ids: list[str]) -> dict[str, Any]:
         "dataset_row": run.dataset_row,
         "actor": run.actor,
         "injection_action": _injection_action(run),
+        "pii_in_entities": sum(int(n) for n in (run.decisions.get("pii_in") or {}).values()),
+        "pii_out_entities": sum(int(n) for n in (run.decisions.get("pii_out") or {}).values()),
         "pii_in": run.decisions.get("pii_in") or {},
         "pii_out": run.decisions.get("pii_out") or {},
         "decisions": run.decisions,

@@ -39,13 +39,19 @@ runs = sa.Table(
     sa.Column("dataset_row", sa.Integer, nullable=True),
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("injection_action", sa.String(16), nullable=True),
+    sa.Column("pii_in_entities", sa.Integer, nullable=False, server_default="0"),  # scrubbed from the prompt
+    sa.Column("pii_out_entities", sa.Integer, nullable=False, server_default="0"),  # ... and from the answer
     sa.Column("pii_in", sa.JSON, nullable=False),
     sa.Column("pii_out", sa.JSON, nullable=False),
     sa.Column("decisions", sa.JSON, nullable=False),
     sa.Column("variables", sa.JSON, nullable=False),
     sa.Column("event_ids", sa.JSON, nullable=False),  # trulens_events rows of this run, root first
     sa.Index("ix_pf_runs_app_started", "app_name", "started_at"),
-    sa.Index("ix_pf_runs_started", "started_at"),
+    # covering: counts, filters and sorts over a date range read this index alone, not the wide rows
+    sa.Index(
+        "ix_pf_runs_scan", "started_at", "record_id", "app_name", "app_version", "provider", "status",
+        "injection_action", "latency_s", "cost_usd", "pii_in_entities", "pii_out_entities",
+    ),
     sa.Index("ix_pf_runs_batch", "batch_id"),
     sa.Index("ix_pf_runs_ended", "ended_at"),
     sa.Index("ix_pf_runs_status_started", "status", "started_at"),
