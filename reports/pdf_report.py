@@ -236,7 +236,7 @@ class _Document(FPDF):
         self.cell(_WIDTH, 6.0, fit(self, text, _WIDTH), new_x="LMARGIN", new_y="NEXT")
         self.set_y(self.get_y() + 0.8)
 
-    def text(self, text: str, *, size: float = 8.5, colour=DARK, style: str = "", max_lines: int = 12) -> None:
+    def para(self, text: str, *, size: float = 8.5, colour=DARK, style: str = "", max_lines: int = 12) -> None:
         """A paragraph over the full width."""
         self.set_x(_MARGIN)
         self.set_font("Helvetica", style, size)
@@ -249,7 +249,7 @@ class _Document(FPDF):
         self.set_text_color(*DARK)
 
     def note(self, text: str, max_lines: int = 6) -> None:
-        self.text(text, size=7, colour=GREY, max_lines=max_lines)
+        self.para(text, size=7, colour=GREY, max_lines=max_lines)
 
     def gap(self, mm: float = 3.0) -> None:
         self.set_xy(_MARGIN, self.get_y() + mm)
@@ -429,7 +429,7 @@ def _summary(pdf: _Document, conn: sa.Connection, scope: RunFilter, totals: dict
     pdf.heading("Summary")
     runs = totals["runs"]
     if runs == 0:
-        pdf.text(NO_RUNS + " The sections that follow show the controls of the period; run figures are empty.")
+        pdf.para(NO_RUNS + " The sections that follow show the controls of the period; run figures are empty.")
         return {"statuses": {}, "flagged": 0, "blocked": 0}
     pii = compliance.runs_with_pii(conn, scope)
     cost = totals.get("cost_usd")
@@ -538,9 +538,9 @@ def _pii_and_injection(pdf: _Document, conn: sa.Connection, scope: RunFilter, to
     types = compliance.pii_by_type(conn, scope) if runs else []
     pdf.subheading("PII scrubbed by entity type", need=20)
     if not runs:
-        pdf.text(NO_RUNS)
+        pdf.para(NO_RUNS)
     elif not types:
-        pdf.text("No personal data was scrubbed from the runs in scope.")
+        pdf.para("No personal data was scrubbed from the runs in scope.")
     else:
         pdf.note(
             "Entities the scrubber replaced, by type: in prompts (before the model saw them) and in answers "
@@ -568,7 +568,7 @@ def _pii_and_injection(pdf: _Document, conn: sa.Connection, scope: RunFilter, to
     verdicts = compliance.injection_verdicts(conn, scope) if runs else []
     pdf.subheading("Injection screening verdicts", need=30)
     if not runs:
-        pdf.text(NO_RUNS)
+        pdf.para(NO_RUNS)
     else:
         pdf.note(
             "allow: the screen found nothing; flag: the run went ahead, marked for review; block: the policy "
@@ -602,7 +602,7 @@ def _metrics(pdf: _Document, conn: sa.Connection, scope: RunFilter, totals: dict
     pdf.heading("Metrics")
     summaries = compliance.metric_summaries(conn, scope) if totals["runs"] else []
     if not summaries:
-        pdf.text(NO_RUNS if not totals["runs"] else "No metric was recorded for the runs in scope.")
+        pdf.para(NO_RUNS if not totals["runs"] else "No metric was recorded for the runs in scope.")
         return {"metrics": {}}
     pdf.note(
         "Per metric: runs with a score, runs where it could not be computed, the mean, the median (p50) and 95th "
@@ -628,17 +628,17 @@ def _metrics(pdf: _Document, conn: sa.Connection, scope: RunFilter, totals: dict
         )
         pdf.gap(2)
         charts = [s for s in group if s.n]
+        histograms = compliance.metric_histograms(conn, scope, charts)
         for k in range(0, len(charts), 2):
             pair = charts[k : k + 2]
-            blocks = [_histogram_block(pdf, conn, scope, s) for s in pair]
+            blocks = [_histogram_block(pdf, s, histograms.get(s.name, [])) for s in pair]
             if len(blocks) == 1:
                 blocks.append(lambda x, w: 0.0)
             pdf.side_by_side(blocks[0], blocks[1], need=44)
     return {"metrics": {s.name: {"n": s.n, "mean": s.mean, "p50": s.p50} for s in summaries}}
 
 
-def _histogram_block(pdf: _Document, conn: sa.Connection, scope: RunFilter, summary: MetricSummary):
-    bars = compliance.metric_histogram(conn, scope, summary)
+def _histogram_block(pdf: _Document, summary: MetricSummary, bars: list[tuple[str, int]]):
     per_value = summary.distinct <= compliance.DISTINCT_LIMIT
 
     def draw(x: float, w: float) -> float:
@@ -659,7 +659,7 @@ def _review(pdf: _Document, conn: sa.Connection, scope: RunFilter) -> dict[str, 
     pdf.heading("Review and agreement")
     queues = compliance.annotation_queues(conn, scope)
     if not queues:
-        pdf.text("No run in scope is queued for review or annotated.")
+        pdf.para("No run in scope is queued for review or annotated.")
         return {"queues": {}}
     pdf.note(
         "Per review queue: its runs in scope, how many have every review they want, the reviewers' current "
@@ -689,12 +689,12 @@ def _queue(pdf: _Document, conn: sa.Connection, scope: RunFilter, queue: QueueAn
     pdf.subheading(f"Queue {queue.name} (rubric {queue.rubric})", need=30)
     stored = compliance.newest_rubric(conn, queue.rubric)
     if stored is None:
-        pdf.text(f"The rubric {queue.rubric!r} is not stored; answers cannot be read item by item.")
+        pdf.para(f"The rubric {queue.rubric!r} is not stored; answers cannot be read item by item.")
         return {"reviews": queue.reviews}
     try:
         rubric = Rubric.from_dict(stored[0])
     except PromptForgeError as exc:
-        pdf.text(f"The stored rubric {queue.rubric!r} cannot be read ({exc.message}).")
+        pdf.para(f"The stored rubric {queue.rubric!r} cannot be read ({exc.message}).")
         return {"reviews": queue.reviews}
     answers_rows = []
     for item in rubric.scored_items:
@@ -708,11 +708,11 @@ def _queue(pdf: _Document, conn: sa.Connection, scope: RunFilter, queue: QueueAn
             text = ", ".join(f"{_answer_label(item, a)}: {n:,}" for a, n in counts) or "no answers"
         answers_rows.append((item.title or item.name, text))
     agreement, note = _agreement(conn, scope, queue, rubric)
-    pdf.text("Answers (current reviews)", size=8, style="B")
+    pdf.para("Answers (current reviews)", size=8, style="B")
     table(pdf, [Column("Rubric item", 58), Column("Answers: count per answer", _WIDTH - 58)], answers_rows)
     pdf.gap(2)
     pdf.ensure(20)
-    pdf.text("Agreement between reviewers", size=8, style="B")
+    pdf.para("Agreement between reviewers", size=8, style="B")
     if note:
         pdf.note(note)
     if agreement:
@@ -808,7 +808,7 @@ def _labels(pdf: _Document, conn: sa.Connection, scope: RunFilter) -> dict[str, 
     )
     pdf.subheading("Label moves", need=20)
     if not moves:
-        pdf.text("No label moved in the period.")
+        pdf.para("No label moved in the period.")
     else:
         table(
             pdf,
@@ -833,9 +833,9 @@ def _labels(pdf: _Document, conn: sa.Connection, scope: RunFilter) -> dict[str, 
         bar_chart(pdf, bars, width=_WIDTH, title="Label moves per prompt", label_width=52)
     pdf.subheading("Label requests made or decided in the period", need=20)
     if not requests:
-        pdf.text("No label request was made or decided in the period.")
+        pdf.para("No label request was made or decided in the period.")
     else:
-        pdf.text(", ".join(f"{status} {n:,}" for status, n in sorted(by_status.items())) + ".", size=8)
+        pdf.para(", ".join(f"{status} {n:,}" for status, n in sorted(by_status.items())) + ".", size=8)
         pdf.gap(1)
         table(
             pdf,
@@ -869,7 +869,7 @@ def _controls(pdf: _Document, engine: sa.Engine, scope: RunFilter, settings) -> 
 
     pdf.subheading("Accounts and role changes in the period", need=20)
     if not events:
-        pdf.text("No account was created, changed, disabled, locked or unlocked in the period.")
+        pdf.para("No account was created, changed, disabled, locked or unlocked in the period.")
     else:
         table(
             pdf,
@@ -886,13 +886,13 @@ def _controls(pdf: _Document, engine: sa.Engine, scope: RunFilter, settings) -> 
     logins = {a: n for a, n in actions if a in compliance.LOGIN_ACTIONS}
     if logins:
         pdf.gap(1)
-        pdf.text(
+        pdf.para(
             "Sign-ins in the period: " + ", ".join(f"{a.replace('_', ' ')} {n:,}" for a, n in sorted(logins.items())) + ".",
             size=8,
         )
     pdf.subheading("Accounts now", need=20)
     if not users:
-        pdf.text("No local account exists (single-user mode, or single sign-on only).")
+        pdf.para("No local account exists (single-user mode, or single sign-on only).")
     else:
         table(
             pdf,
@@ -974,17 +974,17 @@ def _benchmark(pdf: _Document, settings) -> bool:
     pdf.subheading("Security benchmark (latest stored)", need=30)
     last = last_benchmark(settings)
     if not last:
-        pdf.text(
+        pdf.para(
             f"No stored benchmark result: no figures were found at {report_path(settings)}. Produce them with "
             "`python launch.py bench security` (it needs the shared eval-data folder) and write the report again."
         )
         return False
     floors = last.get("floors") or []
     met = sum(1 for f in floors if f.get("ok"))
-    pdf.text(f"Measured {str(last.get('at', '?')).replace('T', ' ')[:16]} UTC: {met} of {len(floors)} floors met.", size=8.5)
+    pdf.para(f"Measured {str(last.get('at', '?')).replace('T', ' ')[:16]} UTC: {met} of {len(floors)} floors met.", size=8.5)
     speed = last.get("speed") or {}
     if speed.get("ours_texts_per_s") is not None:
-        pdf.text(
+        pdf.para(
             f"Scrubbing and screening: {speed['ours_texts_per_s']:.0f} texts/s "
             f"(bare Presidio analyze + anonymize: {speed.get('bare_texts_per_s', 0):.0f} texts/s).", size=8,
         )
@@ -995,7 +995,7 @@ def _benchmark(pdf: _Document, settings) -> bool:
     surviving = last.get("pii_surviving") or {}
     if surviving:
         pdf.gap(2)
-        pdf.text("Share of PII values that survive scrubbing (lower is better)", size=8, style="B")
+        pdf.para("Share of PII values that survive scrubbing (lower is better)", size=8, style="B")
         table(
             pdf,
             [Column("Entity type", 60), Column("Values", 24, "R"), Column("Bare Presidio", 30, "R"),
@@ -1010,7 +1010,7 @@ def _benchmark(pdf: _Document, settings) -> bool:
         figures = last.get(key) or {}
         if figures:
             pdf.gap(1)
-            pdf.text(title + ": " + "; ".join(
+            pdf.para(title + ": " + "; ".join(
                 f"{name} {_percent(v.get('rate'))} (n={int(v.get('n', 0)):,})" for name, v in figures.items()
             ), size=7.5, max_lines=4)
     return True
@@ -1025,7 +1025,7 @@ def _audit_chain(pdf: _Document, engine: sa.Engine, settings, actions: list[tupl
         result = log.verify()
     except PromptForgeError as exc:
         line = f"Audit chain verification could not run: {exc}"
-        pdf.text(line, style="B", colour=RED)
+        pdf.para(line, style="B", colour=RED)
         return {"ok": None, "line": line}
     if result.ok:
         head = log.head(result)
@@ -1036,7 +1036,7 @@ def _audit_chain(pdf: _Document, engine: sa.Engine, settings, actions: list[tupl
             )
         else:
             line = "Audit chain verified: the chain is empty."
-        pdf.text(line, style="B", colour=GREEN)
+        pdf.para(line, style="B", colour=GREEN)
         pdf.facts([("Head event", f"{head['seq']:,}"), ("Head hash", head["hash"]), ("Algorithm", str(head["alg"] or "-"))],
                   size=8)
         pdf.note(
@@ -1045,11 +1045,11 @@ def _audit_chain(pdf: _Document, engine: sa.Engine, settings, actions: list[tupl
         )
     else:
         line = f"Audit chain verification FAILED at event {result.first_bad_seq}: {result.reason}."
-        pdf.text(line, style="B", colour=RED)
+        pdf.para(line, style="B", colour=RED)
         head = None
     if actions:
         pdf.gap(2)
-        pdf.text("Audit events in the period, per action", size=8, style="B")
+        pdf.para("Audit events in the period, per action", size=8, style="B")
         shown = actions[:40]
         table(pdf, [Column("Action", 80), Column("Events", 30, "R")], [(a.replace("_", " "), f"{n:,}") for a, n in shown])
         if len(actions) > len(shown):
@@ -1065,12 +1065,12 @@ def _appendix(pdf: _Document, engine: sa.Engine, scope: RunFilter, runs: int, st
     pdf.heading(APPENDIX)
     shown = 0
     if runs == 0:
-        pdf.text(NO_RUNS)
+        pdf.para(NO_RUNS)
         step("appendix")
         return 0, 0
     left_out = max(runs - APPENDIX_LIMIT, 0)
     if left_out:
-        pdf.text(
+        pdf.para(
             f"This appendix stops at {APPENDIX_LIMIT:,} runs: it shows the oldest {APPENDIX_LIMIT:,} of the "
             f"{runs:,} runs in scope and leaves out {left_out:,}. Narrow the scope, or export the runs as CSV or "
             "JSON Lines, for the rest.",
@@ -1132,21 +1132,25 @@ def _run_block(pdf: _Document, run: dict[str, Any]) -> None:
     pdf.set_text_color(*GREY)
     pdf.cell(44, 4.0, f"run {run['record_id'][:16]}", align="R")
     y += 4.8
-    for label, lines in rows:
+    for label, lines in rows:  # plain text operators: a run's block is drawn 5,000 times
         pdf.set_font("Helvetica", "B", 6.8)
         pdf.set_text_color(*GREY)
-        pdf.set_xy(_MARGIN + 1.0, y)
-        pdf.cell(14.0, line_h, label)
+        if label:
+            pdf.text(_MARGIN + 2.0, _baseline(pdf, y, line_h), label)
         pdf.set_font("Helvetica", "", 7)
         pdf.set_text_color(*DARK)
         for line in lines:
-            pdf.set_xy(_MARGIN + 15.0, y)
-            pdf.cell(width, line_h, line)
+            pdf.text(_MARGIN + 16.0, _baseline(pdf, y, line_h), line)
             y += line_h
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.15)
     pdf.line(_MARGIN, y + 1.0, _MARGIN + _WIDTH, y + 1.0)
     pdf.set_xy(_MARGIN, y + 2.2)
+
+
+def _baseline(pdf: FPDF, top: float, height: float) -> float:
+    """Where ``cell`` would put the baseline of a line ``height`` mm tall from ``top``."""
+    return top + 0.5 * height + 0.3 * pdf.font_size
 
 
 def _pii(found: Any) -> str:

@@ -13,6 +13,7 @@ lays them out.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -183,7 +184,7 @@ class MetricSummary:
     maximum: float | None
     p50: float | None  # nearest-rank percentiles
     p95: float | None
-    distinct: int  # distinct values (capped at DISTINCT_LIMIT + 1)
+    distinct: int  # distinct values
     higher_is_better: bool
 
     @property
@@ -192,7 +193,8 @@ class MetricSummary:
 
 
 def metric_summaries(conn: sa.Connection, scope: RunFilter) -> list[MetricSummary]:
-    """Every metric recorded for runs in scope, by name."""
+    """Every metric recorded for runs in scope, by name: three queries whatever the number of
+    metrics (the aggregates, then both percentiles of every metric in one window query)."""
     m = schema.run_metrics.c
     scoped = m.record_id.in_(in_scope(scope))
     query = (
@@ -204,67 +206,90 @@ def metric_summaries(conn: sa.Connection, scope: RunFilter) -> list[MetricSummar
             sa.func.avg(m.value),
             sa.func.min(m.value),
             sa.func.max(m.value),
+            sa.func.count(sa.distinct(m.value)),
             sa.func.max(sa.case((m.higher_is_better, 1), else_=0)),
         )
         .where(scoped)
         .group_by(m.name)
         .order_by(m.name)
     )
-    out = []
-    for name, n, unavailable, errors, mean, low, high, better in conn.execute(query).all():
-        n = int(n)
-        p50 = _percentile(conn, scoped, name, n, 0.50)
-        p95 = _percentile(conn, scoped, name, n, 0.95)
-        distinct = _distinct_values(conn, scoped, name) if n else 0
-        out.append(MetricSummary(
-            name, n, int(unavailable or 0), int(errors or 0), _float(mean), _float(low), _float(high), p50, p95,
-            distinct, bool(better),
-        ))
+    rows = conn.execute(query).all()
+    percentiles = _percentiles(conn, scoped, (50, 95)) if any(row[1] for row in rows) else {}
+    return [
+        MetricSummary(
+            name, int(n), int(unavailable or 0), int(errors or 0), _float(mean), _float(low), _float(high),
+            percentiles.get((name, 50)), percentiles.get((name, 95)), int(distinct), bool(better),
+        )
+        for name, n, unavailable, errors, mean, low, high, distinct, better in rows
+    ]
+
+
+def _percentiles(conn: sa.Connection, scoped: sa.ColumnElement, points: Sequence[int]) -> dict[tuple[str, int], float]:
+    """(metric, p) -> the nearest-rank p-th percentile (the value at rank ceil(p/100 × n)) of
+    every metric, in one query: rows numbered per metric in value order, the wanted ranks kept."""
+    m = schema.run_metrics.c
+    numbered = (
+        sa.select(
+            m.name,
+            m.value,
+            sa.func.row_number().over(partition_by=m.name, order_by=m.value).label("rank"),
+            sa.func.count().over(partition_by=m.name).label("n"),
+        )
+        .where(m.value.is_not(None), scoped)
+        .subquery()
+    )
+    wanted = {p: (numbered.c.n * p + 99) // 100 for p in points}  # ceil(p × n / 100) in integers
+    query = sa.select(numbered.c.name, numbered.c.rank, numbered.c.n, numbered.c.value).where(
+        sa.or_(*(numbered.c.rank == rank for rank in wanted.values()))
+    )
+    out = {}
+    for name, rank, n, value in conn.execute(query):
+        for p in points:
+            if rank == (n * p + 99) // 100:
+                out[(name, p)] = float(value)
     return out
 
 
-def _percentile(conn: sa.Connection, scoped: sa.ColumnElement, name: str, n: int, p: float) -> float | None:
-    """The nearest-rank percentile: the value at rank ceil(p × n)."""
-    if n == 0:
-        return None
+def metric_histograms(
+    conn: sa.Connection, scope: RunFilter, summaries: Sequence[MetricSummary], bins: int = 12
+) -> dict[str, list[tuple[str, int]]]:
+    """metric -> (label, runs) per bar, in two queries for all metrics: one bar per value for a
+    metric with at most ``DISTINCT_LIMIT`` distinct values, else ``bins`` equal-width bins from
+    its minimum to its maximum (CASE buckets on the metric's own edges; the last bin holds the
+    maximum)."""
     m = schema.run_metrics.c
-    rank = max(1, -(-int(round(p * n * 1000)) // 1000))  # ceil without float noise
-    query = (
-        sa.select(m.value).where(m.name == name, m.value.is_not(None), scoped)
-        .order_by(m.value).limit(1).offset(min(rank, n) - 1)
-    )
-    return _float(conn.execute(query).scalar())
-
-
-def _distinct_values(conn: sa.Connection, scoped: sa.ColumnElement, name: str) -> int:
-    m = schema.run_metrics.c
-    values = (
-        sa.select(m.value).where(m.name == name, m.value.is_not(None), scoped)
-        .group_by(m.value).limit(DISTINCT_LIMIT + 1).subquery()
-    )
-    return int(conn.execute(sa.select(sa.func.count()).select_from(values)).scalar_one())
-
-
-def metric_histogram(
-    conn: sa.Connection, scope: RunFilter, summary: MetricSummary, bins: int = 12
-) -> list[tuple[str, int]]:
-    """(label, runs) per bar: one bar per value when there are at most ``DISTINCT_LIMIT``
-    distinct values, else ``bins`` equal-width bins from the minimum to the maximum (CASE
-    buckets; the last bin holds the maximum)."""
-    m = schema.run_metrics.c
-    where = [m.name == summary.name, m.value.is_not(None), m.record_id.in_(in_scope(scope))]
-    if summary.n == 0 or summary.minimum is None or summary.maximum is None:
-        return []
-    if summary.distinct <= DISTINCT_LIMIT:
-        query = sa.select(m.value, sa.func.count()).where(*where).group_by(m.value).order_by(m.value)
-        return [(_short(v), int(n)) for v, n in conn.execute(query)]
-    low, high = summary.minimum, summary.maximum
-    step = (high - low) / bins
-    edges = [low + step * k for k in range(1, bins)]
-    bucket = sa.case(*((m.value < edge, k) for k, edge in enumerate(edges)), else_=bins - 1).label("bucket")
-    query = sa.select(bucket, sa.func.count()).where(*where).group_by(bucket)
-    counts = {int(k): int(n) for k, n in conn.execute(query)}
-    return [(_short(low + step * k), counts.get(k, 0)) for k in range(bins)]
+    scored = [s for s in summaries if s.n and s.minimum is not None and s.maximum is not None]
+    few = [s.name for s in scored if s.distinct <= DISTINCT_LIMIT]
+    many = [s for s in scored if s.distinct > DISTINCT_LIMIT]
+    where = [m.value.is_not(None), m.record_id.in_(in_scope(scope))]
+    out: dict[str, list[tuple[str, int]]] = {}
+    if few:
+        query = (
+            sa.select(m.name, m.value, sa.func.count())
+            .where(m.name.in_(few), *where)
+            .group_by(m.name, m.value)
+            .order_by(m.name, m.value)
+        )
+        for name, value, n in conn.execute(query):
+            out.setdefault(name, []).append((_short(value), int(n)))
+    if many:
+        steps = {s.name: (s.maximum - s.minimum) / bins for s in many}
+        bucket = sa.case(
+            *(
+                (m.name == s.name, sa.case(
+                    *((m.value < s.minimum + steps[s.name] * k, k - 1) for k in range(1, bins)), else_=bins - 1
+                ))
+                for s in many
+            ),
+            else_=-1,
+        ).label("bucket")
+        query = sa.select(m.name, bucket, sa.func.count()).where(m.name.in_(list(steps)), *where).group_by(m.name, bucket)
+        counts = {(name, int(k)): int(n) for name, k, n in conn.execute(query)}
+        for s in many:
+            out[s.name] = [
+                (_bin_label(s.minimum + steps[s.name] * k, steps[s.name]), counts.get((s.name, k), 0)) for k in range(bins)
+            ]
+    return out
 
 
 # ----------------------------------------------------------------------------- annotations
@@ -672,6 +697,14 @@ def _short(value: float) -> str:
     if value.is_integer():
         return f"{int(value):,}"
     return f"{value:.3g}"
+
+
+def _bin_label(value: float, step: float) -> str:
+    """The start of a histogram bin with as many decimals as the bin width needs."""
+    if step <= 0 or not math.isfinite(step):
+        return _short(value)
+    digits = max(0, 1 - math.floor(math.log10(step)))
+    return f"{value:,.{digits}f}" if digits <= 6 else f"{value:.2e}"
 
 
 def _answer(value: Any, boolean: bool) -> str:
