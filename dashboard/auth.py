@@ -72,6 +72,7 @@ def current_session() -> Session | None:
             return session
         _forget_cookie()
     if sso is not None:  # back from the identity provider: a new session
+        services.sessions()  # opens the database (and migrates a new one) before the first event
         services.audit_log().append(sso.actor, "login", f"user:{sso.name}", {"via": "sso"})
         return _start(sso)
     return None

@@ -131,6 +131,7 @@ class SessionStore:
     # helpers --------------------------------------------------------------------------
     def _validate(self, session: Session, row: SessionRow) -> Session:
         now = self.clock()
+        session.started_at = row.started_at
         session.last_seen = max(session.last_seen, row.last_seen)  # another tab may have been active
         if session.principal.kind == "user":
             account = self.users.get(row.username)

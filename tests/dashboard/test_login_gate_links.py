@@ -108,3 +108,42 @@ def test_a_session_ended_elsewhere_signs_this_tab_out(accounts_env):
     at.run()
     assert at.title[0].value == "Sign in to PromptForge"
     assert "You were signed out: the account was disabled by an administrator." in _text(at)
+
+
+@pytest.fixture
+def sso_env(app_env, monkeypatch):
+    """Single sign-on configured; the identity provider's group "risk" maps to analyst."""
+    from config.settings import get_settings
+
+    monkeypatch.delenv("PROMPTFORGE_SINGLE_USER")
+    monkeypatch.setenv("PROMPTFORGE_AUTH__SSO_GROUP_ROLES", '{"risk": ["analyst"]}')
+    get_settings.cache_clear()
+
+
+def _sso_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "s3cret",
+                          "client_id": "pf", "client_secret": "x", "server_metadata_url": "http://idp.example/.well-known"}
+    at.user = {"is_logged_in": True, "email": "Ann@Bank.example", "groups": ["risk"]}
+    return at
+
+
+def test_single_sign_on_gets_a_server_session_with_the_same_limits(sso_env):
+    import sqlalchemy as sa
+
+    from config.settings import get_settings
+    from storage.engine import make_engine
+    from storage.schema import sessions
+
+    at = _sso_app().run()
+    assert not at.exception and at.title[0].value == "Overview"
+    assert "ann@bank.example" in at.sidebar.caption[0].value and "analyst" in at.sidebar.caption[0].value
+    engine = make_engine(get_settings())
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(sessions)).all()
+        assert [(r.username, r.kind, r.ended_at) for r in rows] == [("ann@bank.example", "sso", None)]
+        at.run()  # the same tab: the same session
+        assert conn.execute(sa.select(sa.func.count()).select_from(sessions)).scalar_one() == 1
+        conn.execute(sa.update(sessions).values(started_at=rows[0].started_at.replace(year=2000)))
+    at.run()
+    assert at.title[0].value == "Sign in to PromptForge" and "sessions end after 12 hours" in _text(at)
