@@ -84,15 +84,16 @@ if session is None:
     pages = {"login": _page("login.py", "Sign in", "login"), **_hidden_pages()}
     page = st.navigation(list(pages.values()), position="hidden")
     asked = _url_of(page, pages)
-    auth.cookie_script(signed_in=False)
     if st.session_state.pop(auth.SIGNED_OUT_KEY, False):
         auth.forget_destination()
         if asked != "login":
             st.switch_page(pages["login"])
+    if asked != "login":
+        auth.remember_destination(asked, st.query_params.to_dict())
+    auth.cookie_script(signed_in=False)
     if asked == "login":
         page.run()
     else:
-        auth.remember_destination(asked, st.query_params.to_dict())
         sign_in_form(destination=page.title)
     st.stop()
 
