@@ -163,11 +163,14 @@ def pii_by_type(conn: sa.Connection, scope: RunFilter) -> list[dict[str, Any]]:
 def runs_with_pii(conn: sa.Connection, scope: RunFilter) -> dict[str, int]:
     """Runs with any entity scrubbed from the prompt (``in``), from the answer (``out``), either (``any``)."""
     e = schema.run_entities.c
-    scoped = e.record_id.in_(in_scope(scope))
-    out = {}
-    for key, where in (("in", [e.direction == "in"]), ("out", [e.direction == "out"]), ("any", [])):
-        out[key] = int(conn.execute(sa.select(sa.func.count(sa.distinct(e.record_id))).where(scoped, *where)).scalar_one())
-    return out
+
+    def runs(direction: str) -> sa.ColumnElement:
+        return sa.func.count(sa.distinct(sa.case((e.direction == direction, e.record_id), else_=None)))
+
+    row = conn.execute(
+        sa.select(runs("in"), runs("out"), sa.func.count(sa.distinct(e.record_id))).where(e.record_id.in_(in_scope(scope)))
+    ).one()
+    return {"in": int(row[0]), "out": int(row[1]), "any": int(row[2])}
 
 
 # ----------------------------------------------------------------------------- metrics

@@ -75,11 +75,10 @@ def _run(k: int, status: str, action, pii_in, pii_out, hours_ago: float):
     )
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A database with the runs above, a review queue two reviewers annotated, two accounts (one
-    whose roles changed), a production label move requested and approved, and no benchmark."""
-    from config.settings import Settings
+def build_world(settings):
+    """Record the runs above on ``settings``' database, a review queue two reviewers annotated,
+    two accounts (one whose roles changed) and a production label move requested and approved.
+    Returns the store (close it, or ``close_all_stores()``, afterwards)."""
     from prompts.label_moves import LabelMoves
     from prompts.registry import PromptRegistry
     from review.annotations import Annotations
@@ -87,44 +86,56 @@ def world(tmp_path_factory):
     from security.identity import Principal, Role
     from security.identity.accounts import AccountService
     from storage.audit import audit_log
-    from storage.trulens_store import TruLensStore, close_all_stores
+    from storage.trulens_store import TruLensStore
     from storage.users import UserTable
+
+    store = TruLensStore(settings)
+    store.record_runs([_run(k, *row) for k, row in enumerate(RUNS)])
+    store.flush()
+    audit = audit_log(settings, store.engine)
+
+    lead = Principal("lee", frozenset({Role.LEAD_REVIEWER}))
+    Queues(store, lead, audit).create("faq-review", QueueFilter(prompt="card-faq"), overlap=2)
+    for name in ("rita", "ravi"):
+        reviewer = Annotations(Queues(store, Principal(name, frozenset({Role.REVIEWER})), audit))
+        for _ in range(3):
+            item = reviewer.next_item("faq-review")
+            scores = dict(GOOD, tone="poor", overall=2) if name == "ravi" else GOOD
+            comment = {"tone": "Too curt."} if name == "ravi" else None
+            reviewer.submit("faq-review", item.token, scores, comment)
+
+    admin = Principal("root", frozenset({Role.ADMIN}))
+    accounts = AccountService(UserTable(store.engine), audit, settings.auth)
+    accounts.create_user(admin, "ann.lyst", ["analyst"])
+    accounts.create_user(admin, "apu", ["reviewer"])
+    accounts.set_roles(admin, "apu", ["approver"])
+
+    author = Principal("ann.lyst", frozenset({Role.ANALYST}))
+    registry = PromptRegistry(store, author)
+    registry.create("greeting", "Hello {{ name }}")
+    registry.add_version("greeting", "Good morning {{ name }}")
+    request = LabelMoves(registry, audit).request("greeting", 2, "clearer wording")
+    approver = PromptRegistry(store, Principal("apu", frozenset({Role.APPROVER})))
+    LabelMoves(approver, audit).approve(request.id, "fine")
+    return store
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The database of ``build_world`` on a SQLite file, with no stored benchmark."""
+    from config.settings import Settings
+    from storage.trulens_store import close_all_stores
 
     directory = tmp_path_factory.mktemp("pdf-report")
     settings = Settings(data_dir=directory, database_url=f"sqlite:///{directory / 'pf.db'}")
-    store = TruLensStore(settings)
+    store = None
     try:
-        store.record_runs([_run(k, *row) for k, row in enumerate(RUNS)])
-        store.flush()
-        audit = audit_log(settings, store.engine)
-
-        lead = Principal("lee", frozenset({Role.LEAD_REVIEWER}))
-        Queues(store, lead, audit).create("faq-review", QueueFilter(prompt="card-faq"), overlap=2)
-        for name in ("rita", "ravi"):
-            reviewer = Annotations(Queues(store, Principal(name, frozenset({Role.REVIEWER})), audit))
-            for _ in range(3):
-                item = reviewer.next_item("faq-review")
-                scores = dict(GOOD, tone="poor", overall=2) if name == "ravi" else GOOD
-                comment = {"tone": "Too curt."} if name == "ravi" else None
-                reviewer.submit("faq-review", item.token, scores, comment)
-
-        admin = Principal("root", frozenset({Role.ADMIN}))
-        accounts = AccountService(UserTable(store.engine), audit, settings.auth)
-        accounts.create_user(admin, "ann.lyst", ["analyst"])
-        accounts.create_user(admin, "apu", ["reviewer"])
-        accounts.set_roles(admin, "apu", ["approver"])
-
-        author = Principal("ann.lyst", frozenset({Role.ANALYST}))
-        registry = PromptRegistry(store, author)
-        registry.create("greeting", "Hello {{ name }}")
-        registry.add_version("greeting", "Good morning {{ name }}")
-        request = LabelMoves(registry, audit).request("greeting", 2, "clearer wording")
-        approver = PromptRegistry(store, Principal("apu", frozenset({Role.APPROVER})))
-        LabelMoves(approver, audit).approve(request.id, "fine")
+        store = build_world(settings)
         yield settings, store
     finally:
+        if store is not None:
+            store.close()
         close_all_stores()
-        store.close()
 
 
 def _text(path) -> str:
