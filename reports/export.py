@@ -79,7 +79,8 @@ Opener = Callable[[Path], IO[bytes]]
 # checked for personal data before it is written (None: not checked):
 #   "patterns"  every recognizer but spaCy's NER, on every string (JSON: every string value)
 #   "full"      the full analyzer, NER included: text people typed (comments, reasons)
-#   "run"       a run's input, output and variables: ``settings.export_pii_scan`` decides
+#   "run"       a run's input, output and variables: ``settings.export_pii_scan`` decides (a
+#               variable's value that appears verbatim in the input is checked there, in context)
 #   "scrub"     text the app stores as typed (a label request's reason, an approver's note):
 #               scrubbed on the way out with the scrubber's policy, then checked (patterns)
 
@@ -89,15 +90,15 @@ class Column:
     name: str
     kind: str = "id"
     check: str | None = None
+    within: str | None = None  # a string found verbatim in this other column is checked there
 
 
 def _columns(spec: str) -> tuple[Column, ...]:
-    """``"name:kind:check name ..."`` (kind defaults to id, check to none)."""
+    """``"name:kind:check:within name ..."`` (kind defaults to id, check and within to none)."""
     out = []
     for word in spec.split():
-        name, _, rest = word.partition(":")
-        kind, _, check = rest.partition(":")
-        out.append(Column(name, kind or "id", check or None))
+        name, kind, check, within = (word.split(":") + ["", "", ""])[:4]
+        out.append(Column(name, kind or "id", check or None, within or None))
     return tuple(out)
 
 
@@ -106,7 +107,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         "record_id app_name app_version status error:text:patterns provider model simulated:bool "
         "latency_s:number input_tokens:number output_tokens:number cost_usd:number started_at:time ended_at:time "
         "batch_id dataset_row:number actor injection_action pii_in:json pii_out:json decisions:json:patterns "
-        "variables:json:run input_text:text:run output_text:text:run"
+        "variables:json:run:input_text input_text:text:run output_text:text:run"
     ),
     "metric_results": _columns(
         "record_id name value:number status higher_is_better:bool explanation:text:patterns recorded_at:time"
@@ -330,7 +331,8 @@ class ComplianceExport:
             try:
                 for name in DATASETS:
                     sinks[name] = _Sinks(name, data_formats, staging, self.opener)
-                for runs, metrics in export_rows.run_pages(conn, scope, self.page):
+                run_columns = [c.name for c in COLUMNS["runs"]]
+                for runs, metrics in export_rows.run_pages(conn, scope, self.page, run_columns):
                     for name, rows in (("runs", runs), ("metric_results", metrics)):
                         gate.check(name, rows, sinks[name])
                         sinks[name].write(rows)
@@ -478,8 +480,9 @@ class _Gate:
                 if column.check is None:
                     continue
                 depth = self.run_depth if column.check == "run" else "full" if column.check == "full" else "patterns"
+                within = (row.get(column.within) or "") if column.within else ""
                 for path, text in _strings(row.get(column.name), column):
-                    if text.strip() and not ID_SHAPED.fullmatch(text):
+                    if text.strip() and not ID_SHAPED.fullmatch(text) and text not in within:
                         by_depth[depth].setdefault(text, []).append((i, path))
         findings: list[tuple[int, str, list[str]]] = []
         for depth, texts in by_depth.items():

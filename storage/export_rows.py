@@ -162,9 +162,12 @@ def _execute(conn: sa.Connection, query: sa.Executable) -> sa.CursorResult:
 # -- runs and their metric results ------------------------------------------------------------
 
 
-def run_source(scope: RunFilter) -> Source:
+def run_source(scope: RunFilter, columns: Sequence[str] = ()) -> Source:
+    """The runs in scope: ``columns`` of ``pf_runs`` (default: all of them) and ``event_ids``."""
     r = schema.runs.c
-    return Source("runs", sa.select(schema.runs).where(*scope.conditions()), ((r.started_at, "started_at"), (r.record_id, "record_id")))
+    names = [c.name for c in schema.runs.c if not columns or c.name in columns or c.name == "event_ids"]
+    query = sa.select(*(r[name] for name in names)).where(*scope.conditions())
+    return Source("runs", query, ((r.started_at, "started_at"), (r.record_id, "record_id")))
 
 
 def count_metric_results(conn: sa.Connection, scope: RunFilter) -> int:
@@ -174,14 +177,14 @@ def count_metric_results(conn: sa.Connection, scope: RunFilter) -> int:
 
 
 def run_pages(
-    conn: sa.Connection, scope: RunFilter, page: int = PAGE
+    conn: sa.Connection, scope: RunFilter, page: int = PAGE, columns: Sequence[str] = ()
 ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
     """(runs, their metric results) a page of runs at a time, oldest run first. Each run has
-    every ``pf_runs`` column but ``event_ids``, plus ``input_text`` and ``output_text`` (None
-    when its root event is missing); metric results come by run, then name."""
+    ``columns`` of ``pf_runs`` (default: all but ``event_ids``), plus ``input_text`` and
+    ``output_text`` (None when its root event is missing); metric results come by run, then name."""
     events = trulens_tables().Event.__table__
     m = schema.run_metrics.c
-    for runs in pages(conn, run_source(scope), page):
+    for runs in pages(conn, run_source(scope, columns), page):
         with storage_errors(conn.engine):
             texts = root_texts(conn, events, runs)
         ids = [run["record_id"] for run in runs]
