@@ -309,7 +309,7 @@ def column_chart(
         pdf.set_text_color(*DARK)
         pdf.set_xy(x0, y)
         pdf.cell(width, 4.5, fit(pdf, title, width))
-        y += 5.0
+        y += 7.0  # the title, and room for the top tick's label
     axis_w = 14.0
     plot_x, plot_w = x0 + axis_w, width - axis_w - 2.0
     label_h = 7.5 if x_label else 4.0

@@ -634,7 +634,7 @@ def _metrics(pdf: _Document, conn: sa.Connection, scope: RunFilter, totals: dict
             blocks = [_histogram_block(pdf, s, histograms.get(s.name, [])) for s in pair]
             if len(blocks) == 1:
                 blocks.append(lambda x, w: 0.0)
-            pdf.side_by_side(blocks[0], blocks[1], need=44)
+            pdf.side_by_side(blocks[0], blocks[1], need=50)
     return {"metrics": {s.name: {"n": s.n, "mean": s.mean, "p50": s.p50} for s in summaries}}
 
 
@@ -644,7 +644,7 @@ def _histogram_block(pdf: _Document, summary: MetricSummary, bars: list[tuple[st
     def draw(x: float, w: float) -> float:
         pdf.set_x(x)
         return column_chart(
-            pdf, [(label, float(n)) for label, n in bars], width=w, height=42,
+            pdf, [(label, float(n)) for label, n in bars], width=w, height=46,
             title=f"{summary.name} ({summary.n:,} runs)", colour=BLUE if not summary.human else GREEN,
             y_label="runs", x_label="value" if per_value else "bin from (equal width)",
         )
@@ -718,8 +718,8 @@ def _queue(pdf: _Document, conn: sa.Connection, scope: RunFilter, queue: QueueAn
     if agreement:
         table(
             pdf,
-            [Column("Rubric item", 58), Column("Level", 20), Column("Reviewers", 20, "R"), Column("Runs", 18, "R"),
-             Column("% agree", 18, "R"), Column("Cohen's kappa", 22, "R"), Column("Krippendorff's alpha", 22, "R")],
+            [Column("Rubric item", 52), Column("Level", 18), Column("Reviewers", 18, "R"), Column("Runs", 18, "R"),
+             Column("% agree", 18, "R"), Column("Cohen's kappa", 22, "R"), Column("Krippendorff's alpha", 32, "R")],
             [
                 (a.item, a.level, f"{a.reviewers}", f"{a.units:,}", _percent(a.percent_agreement),
                  _figure(a.cohen_kappa), _figure(a.krippendorff_alpha))
@@ -1105,7 +1105,7 @@ def _run_block(pdf: _Document, run: dict[str, Any]) -> None:
         for name, value in sorted((run.get("metrics") or {}).items())
     ) or "none"
     rows = [
-        ("", wrap(pdf, "; ".join(facts), width, max_lines=2)),
+        ("Checks", wrap(pdf, "; ".join(facts), width, max_lines=2)),
         ("Metrics", wrap(pdf, metrics, width, max_lines=2)),
         ("Prompt", wrap(pdf, _clip(run.get("input")), width, max_lines=3)),
         ("Answer", wrap(pdf, _clip(run.get("output")) if run.get("output") is not None else
