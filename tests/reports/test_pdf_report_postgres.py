@@ -9,7 +9,7 @@ from reports.pdf_report import SECTIONS, write_pdf_report
 from storage.run_filter import RunFilter
 from tests.reports.test_pdf_report import END, PII_EXPECTED, START, VERDICTS_EXPECTED, _text, build_world
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture
