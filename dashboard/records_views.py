@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from config.errors import PromptForgeError
+from config.errors import InputError, PromptForgeError
 from dashboard import run_scope, services
 from dashboard.charts import stage_chart
 from dashboard.links import copy_link, link
@@ -34,24 +34,25 @@ def filter_bar(who) -> tuple[RunFilter, dict] | None:
     options; ``None`` after showing what is wrong with them."""
     choices = run_scope.choices()
     today = date.today()
-    top = st.columns([3, 2, 2, 2, 3])
+    top = st.columns([3, 2, 2, 2, 2])
     days = top[0].date_input(
         "Dates (UTC)", value=(today - timedelta(days=29), today), max_value=today + timedelta(days=1), key="rec_days"
     )
     prompts = top[1].multiselect("Prompt", choices["prompts"], key="rec_prompts", placeholder="All prompts")
-    label = top[2].selectbox("Label", ["Any", *run_scope.labels(who)], key="rec_label", help="Runs of the version a label points at now")
-    providers = top[3].multiselect("Provider", choices["providers"], key="rec_providers", placeholder="All providers")
-    text = top[4].text_input(
+    versions = top[2].multiselect("Version", choices["versions"], key="rec_versions", placeholder="All versions")
+    label = top[3].selectbox("Label", ["Any", *run_scope.labels(who)], key="rec_label", help="Runs of the version a label points at now")
+    providers = top[4].multiselect("Provider", choices["providers"], key="rec_providers", placeholder="All providers")
+    second = st.columns([3, 2, 3, 2, 2, 2])
+    text = second[0].text_input(
         "Search the scrubbed text", key="rec_text", placeholder="words in the prompt or answer", max_chars=200
     )
-    second = st.columns([2, 3, 2, 2, 3])
-    statuses = second[0].multiselect("Status", ["ok", "blocked", "error"], key="rec_status", placeholder="Any status")
-    flags = second[1].multiselect(
+    statuses = second[1].multiselect("Status", ["ok", "blocked", "error"], key="rec_status", placeholder="Any status")
+    flags = second[2].multiselect(
         "Flags", list(FLAGS), format_func=FLAG_NAMES.get, key="rec_flags", placeholder="Any (a run matches one of them)"
     )
-    annotated = second[2].selectbox("Reviewed", list(ANNOTATED), key="rec_annotated")
-    sort = second[3].selectbox("Sort", list(SORTS), key="rec_sort", format_func=str.capitalize)
-    with second[4].popover("Metric range", icon=":material/tune:", width="stretch"):
+    annotated = second[3].selectbox("Reviewed", list(ANNOTATED), key="rec_annotated")
+    sort = second[4].selectbox("Sort", list(SORTS), key="rec_sort", format_func=str.capitalize)
+    with second[5].popover("Metric range", icon=":material/tune:", width="stretch"):
         metric = st.selectbox("Metric", ["None", *choices["metrics"]], key="rec_metric")
         low = st.number_input("At least", value=None, key="rec_metric_low", format="%.4g")
         high = st.number_input("At most", value=None, key="rec_metric_high", format="%.4g")
@@ -61,7 +62,7 @@ def filter_bar(who) -> tuple[RunFilter, dict] | None:
             first,
             last,
             prompts=tuple(prompts),
-            versions=run_scope.label_versions(who, label),
+            versions=_versions(versions, run_scope.label_versions(who, label)),
             providers=tuple(providers),
             statuses=tuple(statuses),
             flags=tuple(flags),
@@ -73,6 +74,17 @@ def filter_bar(who) -> tuple[RunFilter, dict] | None:
         show_error(exc)
         return None
     return run_filter, {"sort": sort}
+
+
+def _versions(picked: list[str], labelled: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """The versions picked by name and those a label points at: both when both are given."""
+    named = tuple(tuple(v.rsplit("@", 1)) for v in picked)
+    if named and labelled:
+        both = tuple(v for v in named if v in labelled)
+        if not both:
+            raise InputError("None of the versions picked carries that label.", "Clear the version or the label filter.")
+        return both
+    return named or labelled
 
 
 def current_page(run_filter: RunFilter, options: dict) -> int:

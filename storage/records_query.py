@@ -122,6 +122,13 @@ def distinct_values(conn: sa.Connection, column: str) -> list[str]:
     return sorted(v for v in conn.execute(sa.select(c).distinct()).scalars() if v is not None)
 
 
+def versions(conn: sa.Connection) -> list[str]:
+    """Every prompt version recorded, as ``slug@vN``, from the rollups (a few rows per day)."""
+    r = schema.rollup_runs.c
+    pairs = conn.execute(sa.select(r.app_name, r.app_version).distinct())
+    return sorted(f"{name}@{version}" for name, version in pairs)
+
+
 @dataclass
 class RunDetail:
     """One run with what surrounds it: its annotations, the evaluation run or comparison it

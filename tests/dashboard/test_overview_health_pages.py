@@ -77,6 +77,8 @@ def test_records_page_filters_pages_and_opens_a_run(app_env):
     assert any("Runs 1–50 of 60" in c.value for c in at.caption)
     at.button(key="rec_next").click().run()
     assert len(at.dataframe[0].value) == 10
+    at.multiselect(key="rec_versions").set_value(["greet@v1"]).run()
+    assert any("of 60 ·" in c.value for c in at.caption)
     at.multiselect(key="rec_status").set_value(["error"]).run()
     assert len(at.dataframe[0].value) == 1 and any("of 1 ·" in c.value for c in at.caption)
     at.text_input(key="rec_text").set_value("answer 7").run()

@@ -160,3 +160,4 @@ def test_filter_choices_list_what_was_recorded(store, recorded):
     choices = store.filter_choices()
     assert app in choices["prompts"] and {"openai", "offline"} <= set(choices["providers"])
     assert {"toxicity", "similarity"} <= set(choices["metrics"])
+    assert {f"{app}@v1", f"{app}@v2"} <= set(choices["versions"])
