@@ -13,6 +13,7 @@
     python launch.py annotations export    a review queue's annotations as CSV or JSON lines
     python launch.py export ...            a compliance export of a period (CSV, JSON lines, PDF; manifest)
     python launch.py verify-export DIR     check an export against its manifest (exit 1 when not intact)
+    python launch.py trulens [--port P]    TruLens's own dashboard on the same database (port 8502)
     python launch.py bench NAME            print benchmark figures (pipeline)
 
 Every subcommand drives the same services as the app. Errors a user can act on
@@ -129,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
     from review.cli import add_parser as add_review
 
     add_review(sub)
+
+    from execution.trulens_cli import add_parser as add_trulens
+
+    add_trulens(sub)
 
     from reports.cli import add_parser as add_export
 
