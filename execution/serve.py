@@ -26,6 +26,9 @@ def serve(settings: Settings, host: str = "localhost", port: int = 8501, demo: b
         "--server.address", host,
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # Streamlit's welcome message looks up the machine's public address on the internet when
+        # bound to all interfaces; the launcher prints the address itself
+        "--logger.hideWelcomeMessage", "true",
     ]
     env = dict(os.environ)
     if settings.single_user:
