@@ -7,7 +7,7 @@
     python launch.py batch ...             a governed run per dataset row
     python launch.py eval ...              an evaluation run (exits 1 when a gate fails)
     python launch.py compare ...           an A/B comparison (exits 1 when a guard metric regresses)
-    python launch.py seed-demo             create the demo workspace
+    python launch.py seed-demo [--runs N]  create the demo workspace (and a year of N runs)
     python launch.py prompts ...           list, show, diff, lint, label, pull and push prompts
     python launch.py queues ...            list review queues; show one's progress and agreement
     python launch.py annotations export    a review queue's annotations as CSV or JSON lines
@@ -109,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
 
     seed = sub.add_parser("seed-demo", help="create the demo workspace (if the database is empty)")
     seed.add_argument("--force", action="store_true", help="seed even if prompts exist")
+    seed.add_argument(
+        "--runs", type=int, default=0, metavar="N",
+        help="also add N runs of a year's history (label moves, reviews, audit events) to the demo workspace",
+    )
     seed.set_defaults(handler=cmd_seed_demo)
 
     from security.audit_cli import add_parser as add_verify_audit
@@ -198,9 +202,19 @@ def cmd_batch(args) -> int:
 
 
 def cmd_seed_demo(args) -> int:
+    from execution.cli_support import progress_bar
     from execution.demo import seed_demo
 
-    created = seed_demo(get_settings(), force=args.force, log=lambda m: print(m, file=sys.stderr))
+    bar = None
+
+    def progress(done: int, total: int) -> None:  # the rate counts from the first run written
+        nonlocal bar
+        bar = bar or progress_bar(sys.stderr, unit="runs")
+        bar(done, total)
+
+    created = seed_demo(
+        get_settings(), force=args.force, log=lambda m: print(m, file=sys.stderr), runs=args.runs, progress=progress
+    )
     print(json.dumps(created, indent=2))
     return 0
 

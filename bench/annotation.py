@@ -4,11 +4,12 @@ Everything runs in one process on a fresh SQLite database in a temporary folder 
 user's ``data/``). Prints figures with floors beside them; asserts nothing.
 
 The data: ``N_RUNS`` (100,000) recorded runs of six prompt versions over the last 30 days,
-shaped as the pipeline records them (the ``pf_runs`` row with its decisions, the six metrics
-the pipeline scores, and the TruLens events: a root span, six stage spans and one evaluation
-span per metric). About 30% had personal data scrubbed from the input, 3% were flagged and 1%
-blocked by the injection screen; runs come in batches of 500 with a batch id (an evaluation
-run's id, for the queue filter). Building them through the pipeline would take hours, so they
+made by the demo history's generator (``execution.demo.history.make_runs``) and shaped as the
+pipeline records them (the ``pf_runs`` row with its decisions, the six metrics the pipeline
+scores, and the TruLens events: a root span, the pipeline's stage spans and one evaluation span
+per metric). About 30% had personal data scrubbed from the input, 4% were flagged and 1%
+blocked by the injection screen; a quarter come in batches with a batch id (as an evaluation
+run's, for the queue filter). Building them through the pipeline would take hours, so they
 are written as ``RunRecord``s through ``store.record_runs`` (the store's own writer: every
 row and event exactly as the pipeline writes them), timed, for as long as that keeps the pace
 that would write all of them within ``RECORD_BUDGET_S`` (3 minutes; the writer slows down as the
@@ -60,7 +61,6 @@ from config.settings import Settings
 N_RUNS = 100_000
 PROBE_RUNS = 5_000  # always recorded through store.record_runs (the pace is judged from there on)
 RECORD_BUDGET_S = 180.0  # when record_runs falls behind the pace for every run in this time, the rest go in bulk
-BATCH_RUNS = 500  # runs per batch id
 RECORD_CHUNK = 2_000
 CYCLES = 200
 FLOOR_CYCLE_P95_S = 0.300
@@ -80,8 +80,6 @@ APPS = (
     ("savings-advice", "v3", 3),
     ("complaints", "v1", 3),
 )
-PROVIDERS = (("openai", "gpt-4o-mini", 0.5), ("anthropic", "claude-3-5-haiku", 0.3), ("offline", "offline", 0.2))
-STAGES = ("render", "scrub_input", "screen", "call", "scrub_output", "evaluate")
 REVIEW_QUEUE = "pii-review"
 AGREEMENT_QUEUE = "loans-triple"
 
@@ -124,89 +122,16 @@ def main(settings: Settings, n: int = N_RUNS) -> int:
 # -- the runs -----------------------------------------------------------------------------------
 
 
-def _hex_id(rng: random.Random) -> str:
-    return f"{rng.getrandbits(128):032x}"
-
-
-def make_runs(n: int, actor: str = "user:analyst") -> Iterator[Any]:
-    """``n`` RunRecords as the pipeline records them (see the module docstring), deterministic."""
-    from bench.eval import banking_triples
-    from storage.records import MetricValue, RunRecord, StageTiming
+def make_runs(n: int) -> Iterator[Any]:
+    """``n`` RunRecords as the pipeline records them, over ``APPS`` in the last ``DAYS`` days
+    (``execution.demo.history``'s generator), deterministic."""
+    from execution.demo.history import generic_app
+    from execution.demo.history import make_runs as history_runs
 
     rng = random.Random(SEED)
-    triples = banking_triples(2_000)
-    plan = [app for app in APPS for _ in range(app[2])]
+    apps = [generic_app(slug, int(version[1:]), share, rng, DAYS) for slug, version, share in APPS]
     now_ns = time.time_ns() - 15 * 60 * 10**9  # every run ended before the queues are made
-    span_ns = DAYS * 86_400 * 10**9
-    batch_id = None
-    for i in range(n):
-        if i % BATCH_RUNS == 0:
-            batch_id = _hex_id(rng)
-        slug, version, _ = plan[i % len(plan)]
-        draw = rng.random()
-        provider, model = next((p, m) for p, m, share in _cumulative(PROVIDERS) if draw < share)
-        question, answer, _ = triples[rng.randrange(len(triples))]
-        pii: dict[str, int] = {}
-        if rng.random() < 0.30:
-            pii["PERSON"] = 1
-            question = "My name is <PERSON>. " + question
-            if rng.random() < 0.4:
-                pii["PHONE_NUMBER"] = 1
-                question += " Call me on <PHONE_NUMBER>."
-        draw = rng.random()
-        injection = "block" if draw < 0.01 else "flag" if draw < 0.04 else "allow"
-        blocked = injection == "block"
-        score = round(rng.uniform(0.9, 1.0), 4) if blocked else round(rng.uniform(0.5, 0.8), 4) if injection == "flag" else 0.0
-        started = now_ns - rng.randrange(span_ns)
-        latency = 0.0 if blocked else rng.lognormvariate(0.0, 0.6)
-        input_tokens = 0 if blocked else 30 + rng.randrange(120)
-        output_tokens = 0 if blocked else 20 + rng.randrange(400)
-        cost = None if blocked else round((input_tokens * 0.15 + output_tokens * 0.6) / 1e6, 8)
-        ended = started + int(latency * 1e9) + 5_000_000
-        decisions = {
-            "status": "blocked" if blocked else "ok", "provider": provider, "simulated": provider == "offline",
-            "pii_in": pii, "pii_out": {},
-            "injection": {"action": injection, "score": score, "reasons": ["instruction_override: 'ignore previous'"] if injection != "allow" else []},
-            "output_screen": None if blocked else {"action": "allow", "score": 0.0, "reasons": []},
-        }
-        step = max((ended - started) // (len(STAGES) + 1), 1)
-        stages = []
-        for s, name in enumerate(STAGES[:3] if blocked else STAGES):
-            attributes: dict[str, Any] = {"span_type": "generation"} if name == "call" else {}
-            if name == "scrub_input":
-                attributes["entities"] = sum(pii.values())
-            if name == "screen":
-                attributes.update(score=score, action=injection)
-            stages.append(StageTiming(name, started + s * step, started + (s + 1) * step, attributes))
-        unavailable = "The pipeline did not measure {} for this run."
-        metrics = [
-            MetricValue("pii_leaked_output", None if blocked else 0.0, False, "unavailable" if blocked else "ok",
-                        unavailable.format("pii_out_count") if blocked else ""),
-            MetricValue("pii_in_input", float(sum(pii.values())), False),
-            MetricValue("injection_score", score, False),
-        ] + [
-            MetricValue(name, None, False, "unavailable", unavailable.format(name)) if blocked
-            else MetricValue(name, value, False)
-            for name, value in (("latency_s", latency), ("total_tokens", float(input_tokens + output_tokens)), ("cost_usd", cost))
-        ]
-        yield RunRecord(
-            run_id=_hex_id(rng), app_name=slug, app_version=version,
-            input_text=f"Answer the customer briefly: {question}",
-            output_text=None if blocked else answer,
-            status="blocked" if blocked else "ok",
-            error="Blocked by the injection policy: instruction_override" if blocked else None,
-            provider=provider, model="" if blocked else model, simulated=provider == "offline",
-            latency_s=latency, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost,
-            started_at_ns=started, ended_at_ns=ended, stages=stages, metrics=metrics, decisions=decisions,
-            variables={"question": question}, actor=actor, batch_id=batch_id, dataset_row=i % BATCH_RUNS,
-        )
-
-
-def _cumulative(shares):
-    total = 0.0
-    for provider, model, share in shares:
-        total += share
-        yield provider, model, total if total < 0.999 else 1.0
+    return history_runs(n, apps, days=DAYS, seed=SEED, end_ns=now_ns)
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -251,7 +176,7 @@ def record_runs(store, n: int, rows: list[Row], notes: list[str]) -> list[str]:
     rows.append(Row(f"record {recorded:,} runs (store.record_runs)", record_s, text=f"{rate:,.0f} runs/s"))
     rest = n - recorded
     if not rest:
-        return list(dict.fromkeys(batches))
+        return [b for b in dict.fromkeys(batches) if b]
 
     t1 = time.perf_counter()
     events_table = store._events
@@ -277,7 +202,7 @@ def record_runs(store, n: int, rows: list[Row], notes: list[str]) -> list[str]:
         f"the tables grow), so the last {rest:,} were inserted in bulk: pf_runs, pf_run_metrics and only the root "
         "TruLens event (input and output; get_run shows no stages for them)"
     )
-    return list(dict.fromkeys(batches))
+    return [b for b in dict.fromkeys(batches) if b]
 
 
 def _root_only(run):
@@ -297,7 +222,7 @@ def queue_specs(batches: list[str]) -> list[tuple[str, Any, int]]:
 
     week_ago = utcnow() - timedelta(days=7)
     return [
-        ("openai-answers", QueueFilter(provider="openai"), 1),
+        ("openai-answers", QueueFilter(provider="openai:gpt-4o-mini"), 1),
         ("card-faq", QueueFilter(prompt="card-faq"), 1),
         (REVIEW_QUEUE, QueueFilter(pii_found=True), 2),
         ("card-faq-v2", QueueFilter(prompt="card-faq", version=2), 1),

@@ -97,7 +97,7 @@ def parse_vars(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def progress_bar(stream: TextIO = sys.stderr, width: int = 30):
+def progress_bar(stream: TextIO = sys.stderr, width: int = 30, unit: str = "rows"):
     """A plain-text progress callback: ``[#####-----] 120/500 rows, 85.3 rows/s``."""
     started = time.perf_counter()
 
@@ -105,7 +105,7 @@ def progress_bar(stream: TextIO = sys.stderr, width: int = 30):
         filled = int(width * done / total) if total else width
         rate = done / max(time.perf_counter() - started, 1e-9)
         end = "\n" if done >= total else ""
-        stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total} rows, {rate:.1f} rows/s{end}")
+        stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {done}/{total} {unit}, {rate:.1f} {unit}/s{end}")
         stream.flush()
 
     return update

@@ -181,28 +181,8 @@ class Annotations:
 
     def _record(self, queue: Queue, annotation: AnnotationRow, action: str) -> None:
         """TruLens feedback per scored item, and the audit event."""
-        rubric = queue.rubric
-        said = f"{annotation.kind} by {annotation.reviewer}, rubric {rubric.name} v{annotation.rubric_version}"
-        results = []
-        for item in rubric.scored_items:
-            value = annotation.scores.get(item.name)
-            if value is None:
-                continue
-            note = annotation.comments.get(item.name) or annotation.comments.get("comment") or ""
-            results.append((
-                annotation.record_id,
-                # numeric items keep their own direction; the others are mapped so that higher is better
-                MetricValue(FEEDBACK_PREFIX + item.name, rubric.numeric_value(item, value),
-                            item.higher_is_better if item.kind == "numeric" else True, "ok",
-                            f"{said}: {value}" + (f". {note}" if note else "")),
-            ))
-        self.store.add_metric_results(results)
-        self.queues.audit.append(
-            self.principal.actor, action, f"queue:{queue.name}",
-            {"annotation": annotation.id, "record_id": annotation.record_id, "kind": annotation.kind,
-             "rubric_version": annotation.rubric_version, "supersedes": annotation.supersedes,
-             "fails": rubric.fails(annotation.scores)},
-        )
+        self.store.add_metric_results(feedback_results(queue.rubric, annotation))
+        self.queues.audit.append(*audit_event(queue, annotation, action))
 
     def _scrub(self, text: str) -> str:
         if self._scrubber is None:
@@ -211,3 +191,32 @@ class Annotations:
 
             self._scrubber = get_scrubber(get_settings())
         return self._scrubber.scrub(text).text
+
+
+def feedback_results(rubric: Rubric, annotation: AnnotationRow) -> list[tuple[str, MetricValue]]:
+    """The TruLens feedback an annotation is stored as: one ``human_<item>`` result per scored item."""
+    said = f"{annotation.kind} by {annotation.reviewer}, rubric {rubric.name} v{annotation.rubric_version}"
+    results = []
+    for item in rubric.scored_items:
+        value = annotation.scores.get(item.name)
+        if value is None:
+            continue
+        note = annotation.comments.get(item.name) or annotation.comments.get("comment") or ""
+        results.append((
+            annotation.record_id,
+            # numeric items keep their own direction; the others are mapped so that higher is better
+            MetricValue(FEEDBACK_PREFIX + item.name, rubric.numeric_value(item, value),
+                        item.higher_is_better if item.kind == "numeric" else True, "ok",
+                        f"{said}: {value}" + (f". {note}" if note else "")),
+        ))
+    return results
+
+
+def audit_event(queue: Queue, annotation: AnnotationRow, action: str) -> tuple[str, str, str, dict[str, Any]]:
+    """The audit event of a stored annotation: (actor, action, target, details)."""
+    return (
+        annotation.reviewer, action, f"queue:{queue.name}",
+        {"annotation": annotation.id, "record_id": annotation.record_id, "kind": annotation.kind,
+         "rubric_version": annotation.rubric_version, "supersedes": annotation.supersedes,
+         "fails": queue.rubric.fails(annotation.scores)},
+    )

@@ -10,7 +10,7 @@ the version it used.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -215,6 +215,17 @@ class Queues:
             row = self.tables.queue(row.id)
         rubric, version = self.rubric(row.rubric)
         return Queue(row, queue_filter, rubric, version)
+
+    def backfill(self, id_or_name: str) -> int:
+        """Add every matching run that is not an item yet, however long ago it ended (a refresh
+        only looks at runs that ended since the last one): for runs recorded with past times,
+        e.g. imported or seeded history. Returns how many were added."""
+        self.principal.require(Permission.MANAGE_REVIEW, "fill review queues")
+        row = self.tables.queue(id_or_name)
+        if row is None:
+            raise NotFoundError(f"No review queue {id_or_name!r}.", "Pick one from the list of queues.")
+        conditions = self._conditions(QueueFilter.from_dict(row.filters))
+        return self.tables.refresh(replace(row, refreshed_until=None), conditions, utcnow())
 
     def list(self) -> list[QueueRow]:
         self.principal.require(Permission.READ_RUNS, "read review queues")

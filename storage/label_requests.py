@@ -71,3 +71,11 @@ class LabelRequestTable:
                 sa.update(t).where(t.c.id == request_id, t.c.status == from_status).values(**values)
             )
             return result.rowcount == 1
+
+    def date(self, request_id: str, requested_at: datetime, decided_at: datetime | None) -> None:
+        """Set when a request was made and decided (history loaded or seeded after the fact)."""
+        t = schema.label_requests
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            conn.execute(
+                sa.update(t).where(t.c.id == request_id).values(requested_at=requested_at, decided_at=decided_at)
+            )

@@ -320,6 +320,38 @@ class PromptStore:
             for r in rows
         ]
 
+    # -- history written after the fact ----------------------------------------------
+
+    def date_version(self, slug: str, number: int, at: datetime) -> None:
+        """Set when a version was written (``at``: naive UTC), in our spec row and TruLens's
+        version, for history loaded or seeded after the fact."""
+        version = self.version(slug, number)
+        s, v = self._specs, self._versions
+        with storage_errors(self._engine), self._engine.begin() as conn:
+            conn.execute(sa.update(s).where(s.c.version_id == version.version_id).values(created_at=at))
+            conn.execute(sa.update(v).where(v.c.version_id == version.version_id).values(created_at=_epoch(at)))
+
+    def date_label_move(self, slug: str, label: str, number: int, at: datetime) -> None:
+        """Set when ``label`` was last moved to version ``number`` (``at``: naive UTC) in
+        TruLens's label history, and the label's own time when it still points there."""
+        prompt = self._prompt(slug)
+        version = self.version(slug, number)
+        h, lab = self._history, self._labels
+        with storage_errors(self._engine), self._engine.begin() as conn:
+            newest = conn.execute(
+                sa.select(h.c.history_id)
+                .where(h.c.prompt_id == prompt.prompt_id, h.c.label == label, h.c.new_version_id == version.version_id)
+                .order_by(h.c.timestamp.desc()).limit(1)
+            ).scalar()
+            if newest is None:
+                raise NotFoundError(f"Label {label!r} of {slug!r} never pointed at v{number}.", "Move it first.")
+            conn.execute(sa.update(h).where(h.c.history_id == newest).values(timestamp=_epoch(at)))
+            conn.execute(
+                sa.update(lab)
+                .where(lab.c.prompt_id == prompt.prompt_id, lab.c.label == label, lab.c.version_id == version.version_id)
+                .values(updated_at=_epoch(at))
+            )
+
     # -- listing and search ----------------------------------------------------------
 
     def list_prompts(
@@ -415,6 +447,11 @@ class PromptStore:
             variables=list(row["variables"] or []), change_note=row["change_note"], created_by=row["created_by"], created_at=row["created_at"],
             parent_version_id=row["parent_version_id"], description=description, label=label,
         )
+
+
+def _epoch(at: datetime) -> float:
+    """A naive UTC time as TruLens's prompt tables keep time: seconds since the epoch."""
+    return at.replace(tzinfo=UTC).timestamp()
 
 
 def _moved_on(slug: str, base: int, latest: PromptVersion | None) -> ConflictError:

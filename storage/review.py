@@ -323,6 +323,43 @@ class ReviewTables:
                              .values(complete=True))
         return True
 
+    def items_among(self, queue_id: str, record_ids: list[str]) -> set[str]:
+        """Which of ``record_ids`` are items of the queue."""
+        i = schema.review_items.c
+        found: set[str] = set()
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            for chunk in (record_ids[k : k + 500] for k in range(0, len(record_ids), 500)):
+                query = sa.select(i.record_id).where(i.queue_id == queue_id, i.record_id.in_(chunk))
+                found.update(row[0] for row in conn.execute(query))
+        return found
+
+    def add_reviews(self, slots: list[dict[str, Any]], annotations: list[dict[str, Any]]) -> int:
+        """Reviews submitted earlier, written at once (history loaded after the fact): their
+        slots (submitted), their annotations, and their items marked complete once they hold
+        ``overlap`` submitted slots, as ``submit`` leaves them. Returns the items completed."""
+        t, i, q = schema.review_slots, schema.review_items, schema.review_queues
+        if not slots:
+            return 0
+        completed = 0
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            conn.execute(sa.insert(t), slots)
+            if annotations:
+                conn.execute(sa.insert(schema.annotations), annotations)
+            for queue_id in sorted({slot["queue_id"] for slot in slots}):
+                overlap = conn.execute(sa.select(q.c.overlap).where(q.c.id == queue_id)).scalar_one()
+                records = sorted({slot["record_id"] for slot in slots if slot["queue_id"] == queue_id})
+                for chunk in (records[k : k + 500] for k in range(0, len(records), 500)):
+                    submitted = (
+                        sa.select(sa.func.count())
+                        .where(t.c.queue_id == i.c.queue_id, t.c.record_id == i.c.record_id, t.c.submitted_at.is_not(None))
+                        .scalar_subquery()
+                    )
+                    completed += conn.execute(
+                        sa.update(i).where(i.c.queue_id == queue_id, i.c.record_id.in_(chunk), submitted >= overlap)
+                        .values(complete=True)
+                    ).rowcount or 0
+        return completed
+
     def skip(self, claim: Claim, reason: str, now: datetime) -> bool:
         """Give the slot back and remember that this reviewer skipped the item."""
         t = schema.review_slots

@@ -46,42 +46,43 @@ def _set_status(settings: Settings, **status) -> None:
     path.write_text(json.dumps({**status, "at": time.time()}))
 
 
-def seed_demo(settings: Settings, force: bool = False, log: Callable[[str], None] = print, pipeline=None) -> dict:
-    """Create the demo prompts and record demo runs. Returns what was created."""
+def seed_demo(
+    settings: Settings,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+    pipeline=None,
+    runs: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Create the demo prompts and record demo runs. Returns what was created.
+
+    ``runs``: then add that many runs of a year's history (``execution.demo.history``), with the
+    demo workspace created first when the database has no prompts; the result is the history's
+    summary with what the demo seed did under ``demo``."""
+    from execution.demo.history import check_count, seed_history
     from execution.pipeline import Pipeline
     from prompts.registry import PromptRegistry
 
+    check_count(runs)
     pipeline = pipeline or Pipeline(settings, principal=DEMO)
     prompts = PromptRegistry(pipeline.store, pipeline.principal, pipeline.audit)
     if prompts.list_prompts() and not force:
-        return {"skipped": "the database already has prompts"}
-    _set_status(settings, state="seeding")
-    try:
-        created = _seed(pipeline, prompts, log)
-    except Exception as exc:
-        _set_status(settings, state="failed", error=f"{type(exc).__name__}: {exc}")
-        raise
-    _set_status(settings, state="ready", **created)
-    return created
+        created = {"skipped": "the database already has prompts"}
+    else:
+        _set_status(settings, state="seeding")
+        try:
+            created = _seed(pipeline, prompts, log)
+        except Exception as exc:
+            _set_status(settings, state="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        _set_status(settings, state="ready", **created)
+    if not runs:
+        return created
+    return {**seed_history(pipeline, runs, log=log, progress=progress), "demo": created}
 
 
 def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
-    specs = json.loads((HERE / "prompts.json").read_text())
-    versions = {}
-    for spec in specs:
-        if "spec" in spec:  # a full spec: chat messages, typed variables, model defaults
-            from prompts.spec import PromptSpec
-
-            full = PromptSpec.from_dict(spec["spec"])
-            version = prompts.create_prompt(spec["slug"], full, description=spec["description"]).version
-        else:
-            version = prompts.create(spec["slug"], spec["template"], description=spec["description"])
-        for label in spec["labels"]:
-            prompts.set_label(spec["slug"], version.version, label)
-        versions[spec["slug"]] = version
-        for later in spec.get("next_versions", []):  # a candidate the demo comparison weighs
-            prompts.add_version(spec["slug"], later["template"], later["note"])
-        log(f"demo: prompt {spec['slug']} v{version.version}")
+    versions = create_prompts(prompts, log)
 
     def ref(slug: str) -> PromptRef:
         return PromptRef.registered(slug, versions[slug].version)
@@ -104,6 +105,27 @@ def _seed(pipeline, prompts, log: Callable[[str], None]) -> dict:
         "comparison": comparison,
         "review_queue": queue,
     }
+
+
+def create_prompts(prompts, log: Callable[[str], None]) -> dict:
+    """The demo prompts with their versions and labels; slug -> first version."""
+    specs = json.loads((HERE / "prompts.json").read_text())
+    versions = {}
+    for spec in specs:
+        if "spec" in spec:  # a full spec: chat messages, typed variables, model defaults
+            from prompts.spec import PromptSpec
+
+            full = PromptSpec.from_dict(spec["spec"])
+            version = prompts.create_prompt(spec["slug"], full, description=spec["description"]).version
+        else:
+            version = prompts.create(spec["slug"], spec["template"], description=spec["description"])
+        for label in spec["labels"]:
+            prompts.set_label(spec["slug"], version.version, label)
+        versions[spec["slug"]] = version
+        for later in spec.get("next_versions", []):  # a candidate the demo comparison weighs
+            prompts.add_version(spec["slug"], later["template"], later["note"])
+        log(f"demo: prompt {spec['slug']} v{version.version}")
+    return versions
 
 
 def _comparison(pipeline, log: Callable[[str], None]) -> str:
@@ -164,16 +186,22 @@ _SAMPLE_SCORES = [
 ]
 
 
-def _review(pipeline, log: Callable[[str], None]) -> str:
-    """A compliance queue over the complaint replies, two reviews per item, three items judged."""
-    from review.annotations import Annotations
+def create_queue(pipeline):
+    """The demo's compliance review queue over the complaint replies."""
     from review.queues import QueueFilter, Queues
 
-    lead = Queues(pipeline.store, pipeline.principal, pipeline.audit)
-    queue = lead.create(
+    return Queues(pipeline.store, pipeline.principal, pipeline.audit).create(
         "demo-compliance", QueueFilter(prompt="complaint-reply"), overlap=2,
         description="[demo] Complaint replies, two compliance reviews each",
     )
+
+
+def _review(pipeline, log: Callable[[str], None]) -> str:
+    """A compliance queue over the complaint replies, two reviews per item, three items judged."""
+    from review.annotations import Annotations
+    from review.queues import Queues
+
+    queue = create_queue(pipeline)
     passing = {"policy_breach": False, "personal_data_exposure": False, "unsuitable_advice": False, "factual_error": False}
     reviewers = [Principal(name, frozenset({Role.REVIEWER}), "demo") for name in ("sample-reviewer-a", "sample-reviewer-b")]
     for scores in _SAMPLE_SCORES:
