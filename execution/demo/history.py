@@ -37,13 +37,14 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from config.errors import InputError
 from execution.demo import texts
+from execution.prompt_ref import PromptRef
 from storage.records import MetricValue, RunRecord, StageTiming
 
 MAX_RUNS = 5_000_000
@@ -126,7 +127,7 @@ class Sample:
     offline_reply_tokens: int
     names: texts.Placeholders
     variables: int  # how many variable values were screened
-    attack: tuple[list[str], str] | None = None  # (reasons, usual action) when a value holds an injection attempt
+    attack: list[str] | None = None  # the screen's reasons when a value holds an injection attempt
 
 
 @dataclass
@@ -152,19 +153,19 @@ def _samples(slug: str, template, variables: Sequence[str], rng: random.Random, 
     from execution.providers.tokens import count_tokens
 
     system_tokens = count_tokens(system_prompt)
-    render = _renderer(template, variables, [_values(variables, rng) for _ in range(3)]) if template is not None else None
+    trials = [_values(variables, rng)[0] for _ in range(3)]
+    render = _renderer(template, variables, trials) if template is not None else None
     out = []
     for i in range(count):
-        names = texts.Placeholders()
-        values = {name: texts.value_for(name, rng, names) for name in variables}
+        values, names = _values(variables, rng)
         attack = None
         if attacks:
-            text, reasons, action = texts.ATTACKS[i % len(texts.ATTACKS)]
+            text, reasons = texts.ATTACKS[i % len(texts.ATTACKS)]
             target = next((v for v in ("complaint", "question", "notes", "note") if v in values), None)
             if target is None:
                 continue
             values[target] = f"{values[target]} {text}"
-            attack = (reasons + [f"variable:{target}: {reasons[0]}"], action)
+            attack = reasons + [f"variable:{target}: {reasons[0]}"]
         messages = render(values) if render is not None else [("user", _generic(values))]
         if len(messages) == 1 and messages[0][0] == "user":
             input_text = messages[0][1]
@@ -188,9 +189,10 @@ def _samples(slug: str, template, variables: Sequence[str], rng: random.Random, 
 MARK = "\ue000{}\ue001"  # a variable's place in a rendered template (private-use characters)
 
 
-def _values(variables: Sequence[str], rng: random.Random) -> dict[str, str]:
+def _values(variables: Sequence[str], rng: random.Random) -> tuple[dict[str, str], texts.Placeholders]:
+    """Made-up values of one run's variables, and the placeholders they used."""
     names = texts.Placeholders()
-    return {name: texts.value_for(name, rng, names) for name in variables}
+    return {name: texts.value_for(name, rng, names) for name in variables}, names
 
 
 def _renderer(template, variables: Sequence[str], trials: list[dict[str, str]]) -> Callable[[dict[str, str]], list]:
@@ -369,7 +371,7 @@ class History:
     # -- runs ---------------------------------------------------------------------------
 
     def runs(self, n: int) -> Iterator[RunRecord]:
-        """``n`` runs: single runs and batches, each on a day drawn from the calendar."""
+        """``n`` runs in the order they ended (see ``events``)."""
         return (run for run, _ in self.events(n))
 
     def events(self, n: int) -> Iterator[tuple[RunRecord, str | None]]:
@@ -453,7 +455,7 @@ class History:
         draw = rng.random()  # allow / flag / block about 95 / 4 / 1 %
         sample = rng.choice(app.attacks) if draw < 0.05 and app.attacks else rng.choice(app.samples)
         if sample.attack is not None:
-            reasons, action = sample.attack[0], "block" if draw < 0.01 else "flag"
+            reasons, action = sample.attack, "block" if draw < 0.01 else "flag"
             score = round(rng.uniform(0.86, 0.99), 4) if action == "block" else round(rng.uniform(0.5, 0.84), 4)
         else:
             reasons, action = [], "allow"
@@ -687,7 +689,7 @@ def label_year(store, audit, slugs: Sequence[str], end: datetime, rng: random.Ra
         for move in prompts.label_history(slug):  # the demo's own first labels
             if move.to_version in dated:
                 prompts.date_label_move(slug, move.label, move.to_version, dated[move.to_version] + timedelta(minutes=1))
-    approver = _principal("demo-approver", Role.APPROVER)
+    approver = _principal(APPROVER, Role.APPROVER)
     made = moved = 0
     for move in sorted(LABEL_PLAN, key=lambda m: -m.days_ago):
         if move.slug not in slugs or move.version > prompts.version_count(move.slug):
@@ -725,8 +727,6 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def _target(run: RunRecord, label: str | None) -> str:
     """The audit target of a run, as ``PromptRef.label_text`` words it."""
-    from execution.prompt_ref import PromptRef
-
     return PromptRef(run.app_name, run.app_version, label).label_text
 
 

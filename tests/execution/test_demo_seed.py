@@ -48,3 +48,31 @@ def test_seed_creates_an_evaluated_demo_with_scrubbed_data_and_is_idempotent(mak
     assert seed_demo(tmp_settings, log=lambda m: None, pipeline=pipeline) == {
         "skipped": "the database already has prompts"
     }
+
+
+def test_seed_demo_with_runs_from_the_shell_creates_the_demo_then_a_year(tmp_settings, monkeypatch, capsys, scrubber):
+    """``seed-demo --runs N`` on an empty database: the demo workspace, then N runs of history;
+    a second call adds N more; the audit chain verifies from the shell."""
+    import launch
+    from config.settings import get_settings
+    from storage.trulens_store import close_all_stores
+
+    monkeypatch.setenv("PROMPTFORGE_DATABASE_URL", tmp_settings.resolved_database_url)
+    monkeypatch.setenv("PROMPTFORGE_DATA_DIR", str(tmp_settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        assert launch.main(["seed-demo", "--runs", "300"]) == 0
+        captured = capsys.readouterr()
+        summary = json.loads(captured.out)
+        assert summary["demo"]["prompts"] == ["complaint-reply", "kyc-gap-check", "loan-summary", "product-faq-chat"]
+        assert summary["runs"] == 300 and summary["label_moves"] == 5 and summary["annotations"] > 0
+        assert summary["audit_events"] > 300 and summary["seconds"] > 0
+        assert "300/300 runs" in captured.err
+        assert launch.main(["seed-demo", "--runs", "100"]) == 0
+        again = json.loads(capsys.readouterr().out)
+        assert again["runs"] == 100 and again["label_moves"] == 0 and "skipped" in again["demo"]
+        assert launch.main(["verify-audit"]) == 0
+        assert capsys.readouterr().out.startswith("audit chain intact")
+    finally:
+        close_all_stores()
+        get_settings.cache_clear()
