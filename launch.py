@@ -13,6 +13,7 @@
     python launch.py annotations export    a review queue's annotations as CSV or JSON lines
     python launch.py export ...            a compliance export of a period (CSV, JSON lines, PDF; manifest)
     python launch.py verify-export DIR     check an export against its manifest (exit 1 when not intact)
+    python launch.py reindex               rebuild the run tables the pages query from TruLens's events
     python launch.py trulens [--port P]    TruLens's own dashboard on the same database (port 8502)
     python launch.py bench NAME            print benchmark figures (pipeline)
 
@@ -142,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
     from reports.cli import add_parser as add_export
 
     add_export(sub)
+
+    from storage.reindex_cli import add_parser as add_reindex
+
+    add_reindex(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation"], help="which benchmark")

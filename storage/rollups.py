@@ -10,8 +10,9 @@ the ``pf_`` rows of runs as they are inserted, and ``replace_metrics`` takes bac
 metric result before adding its successor. Each write is an upsert that adds to the counts
 (``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` on SQLite and PostgreSQL), in
 key order so concurrent writers never deadlock. ``rebuild`` recomputes them from
-``pf_runs``, ``pf_run_metrics`` and ``pf_run_entities`` (``python launch.py reindex``); a
-test checks that what was kept equals what a rebuild gives.
+``pf_runs``, ``pf_run_metrics`` and ``pf_run_entities`` (``python launch.py reindex`` calls it
+after rebuilding those from TruLens's events); a test checks that what was kept equals what a
+rebuild gives.
 
 Percentiles come from the histogram: bins are 4 % wide on a log scale, so a percentile is
 reported to within 2 % of the exact nearest-rank value.
@@ -166,23 +167,28 @@ def replace_metrics(conn: sa.Connection, old: list[dict], new: list[dict]) -> No
 
 def rebuild(engine: sa.Engine, progress=None) -> int:
     """Recompute every rollup from the ``pf_`` run tables; returns the runs counted."""
+    with engine.begin() as conn:
+        return rebuild_in(conn, progress)
+
+
+def rebuild_in(conn: sa.Connection, progress=None) -> int:
+    """``rebuild`` inside the caller's transaction (``progress(done, total)`` after each chunk)."""
     r = schema.runs.c
     columns = [r.record_id, r.started_at, r.app_name, r.app_version, r.provider, r.status, r.injection_action,
                r.latency_s, r.cost_usd, r.input_tokens, r.output_tokens]
-    with engine.begin() as conn:
-        for table in TABLES.values():
-            conn.execute(sa.delete(table))
-        total = conn.execute(sa.select(sa.func.count()).select_from(schema.runs)).scalar_one()
-        done = 0
-        for chunk in _keyset(conn, columns):
-            ids = [row["record_id"] for row in chunk]
-            m, e = schema.run_metrics.c, schema.run_entities.c
-            metrics = [dict(x._mapping) for x in conn.execute(sa.select(schema.run_metrics).where(m.record_id.in_(ids)))]
-            entities = [dict(x._mapping) for x in conn.execute(sa.select(schema.run_entities).where(e.record_id.in_(ids)))]
-            add(conn, chunk, metrics, entities)
-            done += len(chunk)
-            if progress:
-                progress(done, total)
+    for table in TABLES.values():
+        conn.execute(sa.delete(table))
+    total = conn.execute(sa.select(sa.func.count()).select_from(schema.runs)).scalar_one()
+    done = 0
+    for chunk in _keyset(conn, columns):
+        ids = [row["record_id"] for row in chunk]
+        m, e = schema.run_metrics.c, schema.run_entities.c
+        metrics = [dict(x._mapping) for x in conn.execute(sa.select(schema.run_metrics).where(m.record_id.in_(ids)))]
+        entities = [dict(x._mapping) for x in conn.execute(sa.select(schema.run_entities).where(e.record_id.in_(ids)))]
+        add(conn, chunk, metrics, entities)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
     return done
 
 

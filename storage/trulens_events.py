@@ -12,6 +12,15 @@ the run id as the record id:
 
 Span ids are derived from the run id, so writing the same run twice collides
 on the primary key instead of duplicating it.
+
+Besides TruLens's semantic keys, the rows carry what PromptForge's projection
+(``pf_runs`` and the tables beside it) needs to be rebuilt from them alone
+(``storage.reindex``): the root holds every ``pf_runs`` field under ``promptforge.*``, the
+run's exact start and end in nanoseconds (TruLens's timestamps are naive local time), its
+unavailable metric results (they have no EVAL span) and the span ids of the rows written
+with it, in order (``pf_runs.event_ids`` after the root's own); every other row holds
+``promptforge.seq``, its place among the rows written with it, and an EVAL_ROOT
+``promptforge.recorded_at_ns``, when its result was given.
 """
 
 from __future__ import annotations
@@ -32,6 +41,11 @@ SpanType = SpanAttributes.SpanType
 ROOT_SPAN_NAME = "promptforge.pipeline.run"
 SERVICE_NAME = "promptforge"
 PF = "promptforge"  # prefix of our own span attributes
+SEQ = f"{PF}.seq"  # a row's place among the rows written with it (the root is 0)
+RECORDED_AT_NS = f"{PF}.recorded_at_ns"  # when an EVAL_ROOT's result was given, ns since the epoch
+STARTED_AT_NS, ENDED_AT_NS = f"{PF}.started_at_ns", f"{PF}.ended_at_ns"  # a run's exact times
+UNAVAILABLE_METRICS = f"{PF}.unavailable_metrics"  # JSON [{name, higher_is_better, explanation}]
+SPAN_IDS = f"{PF}.span_ids"  # on the root: the ids of the other rows written with the run, in order
 _KIND_INTERNAL, _KIND_CLIENT = 1, 3  # protobuf SpanKind values, as TruLens stores them
 _SPAN_TYPES = {t.value for t in SpanType}
 # span types a stage may not claim: they mean "record" or "evaluation" to TruLens
@@ -93,6 +107,7 @@ def run_events(run: RunRecord) -> list[dict[str, Any]]:
         )
         if span_type == SpanType.GENERATION.value:
             attributes.update(_genai_attributes(run))
+        attributes[SEQ] = len(rows)
         rows.append(
             _row(
                 name=stage.name,
@@ -109,9 +124,16 @@ def run_events(run: RunRecord) -> list[dict[str, Any]]:
     for metric in run.metrics:
         rows.extend(
             metric_events(
-                run.run_id, run.app_name, run.app_version, metric, run.ended_at_ns, f"metric:{metric.name}"
+                run.run_id,
+                run.app_name,
+                run.app_version,
+                metric,
+                run.ended_at_ns,
+                f"metric:{metric.name}",
+                seq=len(rows),
             )
         )
+    rows[0]["record_attributes"][SPAN_IDS] = [row["event_id"] for row in rows[1:]]
     return rows
 
 
@@ -122,8 +144,13 @@ def metric_events(
     metric: MetricValue,
     at_ns: int,
     key: str,
+    *,
+    seq: int = 0,
 ) -> list[dict[str, Any]]:
-    """EVAL_ROOT (+ EVAL child) rows for one metric result; none when unavailable."""
+    """EVAL_ROOT (+ EVAL child) rows for one metric result; none when unavailable.
+
+    ``seq``: the EVAL_ROOT's place among the rows written with it (the child's is the next);
+    of two results of one name given at the same time, the one with the higher ``seq`` stands."""
     if metric.status == "unavailable":
         return []
     common = _common_attributes(record_id, app_name, app_version)
@@ -141,6 +168,8 @@ def metric_events(
         SpanAttributes.SPAN_TYPE: SpanType.EVAL_ROOT.value,
         SpanAttributes.EVAL_ROOT.METRIC_NAME: metric.name,
         SpanAttributes.EVAL_ROOT.HIGHER_IS_BETTER: metric.higher_is_better,
+        RECORDED_AT_NS: at_ns,
+        SEQ: seq,
     }
     if metric.status == "ok":
         root[SpanAttributes.EVAL_ROOT.SCORE] = float(metric.value)
@@ -167,6 +196,7 @@ def metric_events(
             SpanAttributes.SPAN_TYPE: SpanType.EVAL.value,
             SpanAttributes.EVAL.SCORE: float(metric.value),
             SpanAttributes.EVAL.EXPLANATION: metric.explanation,
+            SEQ: seq + 1,
         }
         rows.append(
             _row(
@@ -220,7 +250,16 @@ def _root_attributes(run: RunRecord) -> dict[str, Any]:
         f"{PF}.latency_s": run.latency_s,
         f"{PF}.actor": run.actor,
         f"{PF}.decisions": json.dumps(run.decisions, sort_keys=True),
+        STARTED_AT_NS: run.started_at_ns,
+        ENDED_AT_NS: run.ended_at_ns,
     }
+    unavailable = [
+        {"name": m.name, "higher_is_better": bool(m.higher_is_better), "explanation": m.explanation or ""}
+        for m in run.metrics
+        if m.status == "unavailable"
+    ]
+    if unavailable:  # they have no EVAL span; listed so a rebuilt projection keeps them
+        attributes[UNAVAILABLE_METRICS] = json.dumps(unavailable)
     if run.output_text is not None:
         attributes[SpanAttributes.RECORD_ROOT.OUTPUT] = run.output_text
     if run.error:

@@ -113,7 +113,7 @@ class TruLensStore:
                 app_name, app_version = apps[record_id]
                 at = now if at_ns is None else at_ns[i]
                 key = f"metric:{metric.name}:{at}:{i}"
-                events.extend(metric_events(record_id, app_name, app_version, metric, at, key))
+                events.extend(metric_events(record_id, app_name, app_version, metric, at, key, seq=len(events)))
                 rows.append(run_index.metric_row(record_id, metric, run_index.utc(at)))
             if events:
                 conn.execute(sa.insert(self._events), events)
@@ -283,6 +283,7 @@ class TruLensStore:
             return {
                 "prompts": records_query.distinct_values(conn, "app_name"),
                 "providers": records_query.distinct_values(conn, "provider"),
+                "versions": records_query.versions(conn),
                 "metrics": records_query.metric_names(conn),
             }
 
