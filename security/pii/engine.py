@@ -65,7 +65,7 @@ class SlimSpacyEngine(SpacyNlpEngine):
         self.ner = ner
 
     def load(self) -> None:
-        self.nlp = {}
+        loaded = {}  # replaced whole at the end: a reload never shows a half-filled dict to another thread
         for model in self.models:
             path = model["model_name"]
             if not self.ner:  # the tokenizer only: no component (and none of its weights) is loaded
@@ -75,7 +75,8 @@ class SlimSpacyEngine(SpacyNlpEngine):
             nlp = spacy.load(path, exclude=list(excluded))
             if "lemmatizer" not in nlp.pipe_names:
                 nlp.add_pipe(SURFACE_LEMMAS, first=True)
-            self.nlp[model["lang_code"]] = nlp
+            loaded[model["lang_code"]] = nlp
+        self.nlp = loaded
 
     def is_stopword(self, word: str, language: str) -> bool:
         return word.lower() not in self.context_words and super().is_stopword(word, language)

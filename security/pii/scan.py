@@ -8,7 +8,8 @@ are not personal alone), so a placeholder such as ``<PERSON_1>`` or ``****`` nev
 * ``patterns``: every recognizer but spaCy's named entities, on the model's tokenizer only
   (no model weights): e-mail addresses, phone, card, IBAN, account, routing, SWIFT, SSN,
   passport and licence numbers, street addresses, dates of birth, and names found by the
-  name list and the name cues ("my name is ..."). About four times faster than ``full``.
+  name list and the name cues ("my name is ..."). About 3.4 times faster than ``full``
+  (measured on 300-character run texts: 437 against 128 texts per CPU-second).
 * ``full``: the scrubber's own analyzer (``security.pii.get_analyzer``), spaCy's NER
   included, run over batches with ``nlp.pipe``.
 
@@ -27,7 +28,7 @@ from presidio_analyzer import AnalyzerEngine
 from config.errors import PromptForgeError, ScrubbingError
 from config.settings import PIIPolicy, Settings
 from security.pii.analysis import AnalysisParams, analyze_many
-from security.pii.engine import build_analyzer, get_analyzer, model_path_for
+from security.pii.engine import SlimSpacyEngine, build_analyzer, get_analyzer, model_path_for
 from security.pii.failure import where
 from security.pii.selection import select
 
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 PATTERNS, FULL = "patterns", "full"
 DEPTHS = (PATTERNS, FULL)
+NEW_WORDS = 100_000  # new words the tokenizer-only pipeline learns before it is loaded again
 
 _lock = threading.Lock()
 _pattern_analyzers: dict[Path, AnalyzerEngine] = {}
@@ -77,13 +79,18 @@ class PIIScanner:
         writes nothing); its message never carries text."""
         if isinstance(texts, str | bytes):
             raise TypeError("scan takes a list of texts")
+        if depth not in DEPTHS:
+            raise ValueError(f"unknown scan depth {depth!r} (use one of {', '.join(DEPTHS)})")
         try:
             analyzer = self.analyzer(depth)
             results = analyze_many(analyzer, texts, self._params)
-            return [
-                sorted({entity.type for entity in select(text, found, self.policy)})
-                for text, found in zip(texts, results, strict=True)
+            found = [
+                sorted({entity.type for entity in select(text, spans, self.policy)})
+                for text, spans in zip(texts, results, strict=True)
             ]
+            if depth == PATTERNS:
+                forget_new_words(analyzer)
+            return found
         except PromptForgeError:  # e.g. the spaCy model is missing: its own hint applies
             raise
         except Exception as exc:  # noqa: BLE001  fail closed on anything
@@ -93,6 +100,26 @@ class PIIScanner:
                 "Try again; if it keeps failing, check the spaCy model (PROMPTFORGE_SPACY_MODEL_PATH) "
                 "and the server log.",
             ) from None
+
+
+def forget_new_words(analyzer: AnalyzerEngine, limit: int | None = None) -> bool:
+    """spaCy keeps the string and lexeme of every new word it tokenizes for the life of the
+    pipeline (case numbers, amounts: about 1 MB per 1,000 exported runs). A tokenizer-only
+    pipeline that has learnt ``limit`` words is loaded again (a quarter of a second), so a long
+    export does not grow; returns whether it was."""
+    engine = analyzer.nlp_engine
+    if not isinstance(engine, SlimSpacyEngine) or engine.ner:
+        return False  # the scrubber's pipeline is not ours to reload
+    words = sum(len(nlp.vocab.strings) for nlp in engine.nlp.values())
+    base = getattr(engine, "_pf_words", None)
+    if base is None:
+        engine._pf_words = words
+        return False
+    if words - base < (NEW_WORDS if limit is None else limit):
+        return False
+    engine.load()
+    engine._pf_words = sum(len(nlp.vocab.strings) for nlp in engine.nlp.values())
+    return True
 
 
 def get_pattern_analyzer(settings: Settings) -> AnalyzerEngine:
