@@ -72,7 +72,8 @@ class Workspace:
         return ComplianceExport(self.settings, principal, engine=self.engine, audit=self.audit, **kwargs)
 
 
-def build_workspace(settings, store) -> Workspace:
+def build_workspace(settings, store, suffix: str = "") -> Workspace:
+    """The workspace; ``suffix`` makes prompt slugs and comparison ids unique (a shared database)."""
     from prompts.label_moves import LabelMoves
     from prompts.registry import PromptRegistry
     from storage.audit import audit_log
@@ -82,7 +83,7 @@ def build_workspace(settings, store) -> Workspace:
     ws = Workspace(settings, store, audit)
     now = time.time_ns() - 10 * 60 * 10**9
     for i in range(IN_PERIOD):
-        app = ("card-faq", "v1") if i % 4 == 3 else ("loan-summary", "v2" if i % 2 else "v1")
+        app = (f"card-faq{suffix}", "v1") if i % 4 == 3 else (f"loan-summary{suffix}", "v2" if i % 2 else "v1")
         overrides = {}
         if i == 1:  # a spreadsheet would run these as formulas
             overrides = {"output_text": "=HYPERLINK(\"http://x\") -5 EUR for <PERSON_1>", "input_text": "+ Summarise @once"}
@@ -91,19 +92,21 @@ def build_workspace(settings, store) -> Workspace:
                          "decisions": {"pii_in": {}, "pii_out": {}, "injection": {"action": "block", "score": 0.97,
                                                                                   "reasons": ["instruction_override: 'ignore previous'"]}}}
         ws.runs.append(make_run(i, started_ns=now - i * 60 * 10**9, app=app, **overrides))
-    ws.outside = [make_run(100 + i, started_ns=now - 40 * DAY_NS - i * 10**9) for i in range(2)]
+    ws.outside = [make_run(100 + i, started_ns=now - 40 * DAY_NS - i * 10**9, app=(f"loan-summary{suffix}", "v1"))
+                  for i in range(2)]
     store.record_runs(ws.runs + ws.outside)
     store.flush()
     store.add_metric_result(ws.runs[0].run_id, MetricValue("human_accuracy", 1.0, True, explanation="reviewer score"))
     audit.append_many([("user:ann", "run", f"run:{r.run_id}", {"app": r.app_name}) for r in ws.runs])
 
     author = PromptRegistry(store, AUTHOR, audit)
-    author.create("loan-summary", "Summarise the loan request of {{ customer }}.")
-    author.add_version("loan-summary", "Summarise briefly the loan request of {{ customer }}.")
-    author.set_label("loan-summary", 1, "staging")
-    author.create("card-faq", "Answer: {{ question }}")
+    loans, cards = f"loan-summary{suffix}", f"card-faq{suffix}"
+    author.create(loans, "Summarise the loan request of {{ customer }}.")
+    author.add_version(loans, "Summarise briefly the loan request of {{ customer }}.")
+    author.set_label(loans, 1, "staging")
+    author.create(cards, "Answer: {{ question }}")
     moves = LabelMoves(author, audit)
-    request = moves.request("loan-summary", 2, "Ready: the evaluation passed, ask Jane Doe on jane.doe@example.com")
+    request = moves.request(loans, 2, "Ready: the evaluation passed, ask Jane Doe on jane.doe@example.com")
     LabelMoves(PromptRegistry(store, APPROVER, audit), audit).approve(request.id, "Fine for me.")
 
     with store.engine.begin() as conn:
@@ -115,7 +118,7 @@ def build_workspace(settings, store) -> Workspace:
             for k in (0, 1, 3)
         ])
     comparisons = ComparisonTable(store.engine)
-    for slug, cid in (("loan-summary", "c" * 32), ("card-faq", "d" * 32)):
+    for slug, cid in ((loans, ("c" * 32 + suffix)[-32:]), (cards, ("d" * 32 + suffix)[-32:])):
         comparisons.create(
             id=cid, title=f"{slug}: v1 vs v2", slug=slug, side_a={"ref": f"{slug}@v1"}, side_b={"ref": f"{slug}@v2"},
             dataset="questions", dataset_id="ds1", total_rows=3, metrics=[{"metric": "total_tokens"}], guards=[],

@@ -167,6 +167,17 @@ def test_scope_filters_runs_by_everything_and_the_rest_by_period_and_prompt(work
     assert [r["record_id"] for r in _jsonl_rows(blocked.folder / "runs.jsonl")] == [ws.runs[2].run_id]
 
 
+def test_the_export_reads_one_snapshot(workspace):
+    from storage.export_rows import snapshot
+
+    ws = workspace
+    with snapshot(ws.engine) as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(schema.audit_events)).scalar_one()
+        ws.audit.append("user:ann", "note", "test:snapshot", {})  # another connection writes meanwhile
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.audit_events)).scalar_one() == before
+    assert ws.count(schema.audit_events) == before + 1
+
+
 def test_a_scope_that_matches_nothing_is_an_empty_export(workspace, tmp_path):
     ws = workspace
     result = ws.exporter().run(RunFilter.for_days(date(2099, 1, 1), date(2099, 1, 31)), tmp_path / "out", ["csv", "jsonl"])
