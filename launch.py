@@ -149,8 +149,8 @@ def _parser() -> argparse.ArgumentParser:
     add_reindex(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation"], help="which benchmark")
-    bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500) or rows (eval: 1000)")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation", "scale"], help="which benchmark")
+    bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500), rows (eval: 1000) or runs (scale: 100000)")
     bench.set_defaults(handler=cmd_bench)
     return parser
 

@@ -34,4 +34,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.annotation import main as annotation_main
 
         return annotation_main(settings, **options)
+    if name == "scale":
+        from bench.scale import main as scale_main
+
+        return scale_main(settings, **options)
     raise ValueError(f"unknown benchmark {name}")
