@@ -7,8 +7,11 @@ a change to the grants that is not also made here fails this test.
 from __future__ import annotations
 
 import itertools
+import tempfile
 import uuid
 from dataclasses import replace
+from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +67,8 @@ EXPECTED: dict[str, set[Role]] = {
     "read a queue's annotations": READERS,
     "read a queue's agreement": READERS,
     "adjudicate an item": {LR},
+    "export a period": {AU},
+    "list what an export can name": {AU},
 }
 
 
@@ -151,6 +156,10 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
 
     queues = Queues(ws["store"], who, ws["audit"])
     annotations = Annotations(queues, scrubber=ws["pipeline"].scrubber)
+    from reports.export import ComplianceExport
+    from storage.run_filter import RunFilter
+
+    exporter = ComplianceExport(ws["store"].settings, who, engine=ws["store"].engine, audit=ws["audit"])
 
     def annotate() -> None:
         item = annotations.next_item("perm-queue")
@@ -202,6 +211,10 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         "read a queue's annotations": lambda: annotations.queue_annotations("perm-queue"),
         "read a queue's agreement": lambda: Adjudication(annotations).agreement("perm-queue"),
         "adjudicate an item": lambda: Adjudication(annotations).adjudicate("perm-queue", ws["reviewed"], PASSING),
+        "export a period": lambda: exporter.run(
+            RunFilter.for_days(date.today(), date.today()), Path(tempfile.mkdtemp()) / "export", ["jsonl"]
+        ),
+        "list what an export can name": exporter.scope_options,
     }
     ops[name]()
 
