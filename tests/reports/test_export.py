@@ -84,7 +84,8 @@ def test_csv_and_jsonl_hold_every_row_of_every_dataset(workspace, tmp_path):
     for name in DATASETS:
         from_csv, from_jsonl = _csv_rows(folder / f"{name}.csv"), _jsonl_rows(folder / f"{name}.jsonl")
         assert len(from_csv) == len(from_jsonl) == expected[name], name
-        assert list(from_jsonl[0]) if from_jsonl else True
+        if from_jsonl:
+            assert list(from_jsonl[0]) == [c.name for c in COLUMNS[name]]
         with open(folder / f"{name}.csv", newline="", encoding="utf-8") as fh:
             assert next(csv.reader(fh)) == [c.name for c in COLUMNS[name]]
     assert sorted(p.name for p in folder.iterdir()) == sorted([MANIFEST, *(f"{n}.{x}" for n in DATASETS for x in ("csv", "jsonl"))])
