@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,6 +12,9 @@ from alembic.config import Config
 from storage.engine import storage_errors
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic's command API keeps its context in module globals: two threads migrating at once (two
+# browser sessions building their services) would tear each other's context down
+_LOCK = threading.RLock()
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -22,8 +26,8 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
-    """Bring the ``pf_`` tables to ``revision``."""
-    with storage_errors(engine), engine.begin() as connection:
+    """Bring the ``pf_`` tables to ``revision`` (one migration at a time in this process)."""
+    with _LOCK, storage_errors(engine), engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
@@ -43,10 +47,13 @@ def ensure(engine: sa.Engine) -> None:
     key = engine.url.render_as_string(hide_password=False)
     if key in _upgraded:
         return
-    with storage_errors(engine):
-        if TRULENS_VERSION_TABLE not in sa.inspect(engine).get_table_names():
-            from trulens.core.database.migrations import upgrade_db
+    with _LOCK:
+        if key in _upgraded:  # another thread did it while this one waited
+            return
+        with storage_errors(engine):
+            if TRULENS_VERSION_TABLE not in sa.inspect(engine).get_table_names():
+                from trulens.core.database.migrations import upgrade_db
 
-            upgrade_db(engine, revision="head", prefix="trulens_")
-    upgrade(engine)
-    _upgraded.add(key)
+                upgrade_db(engine, revision="head", prefix="trulens_")
+        upgrade(engine)
+        _upgraded.add(key)

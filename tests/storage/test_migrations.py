@@ -47,3 +47,28 @@ def test_reopening_and_upgrading_again_is_a_no_op(store, settings):
         assert again.count_runs() >= 0
     finally:
         again.close()
+
+
+def test_migrations_from_two_threads_at_once_do_not_collide(tmp_path):
+    """Two browser sessions building their services at once both migrate: Alembic's module-global
+    context must not be torn down under the other thread."""
+    import threading
+
+    engines = [sa.create_engine(f"sqlite:///{tmp_path / f'db{i}.sqlite'}") for i in range(4)]
+    errors: list[BaseException] = []
+
+    def run(engine):
+        try:
+            migrate.upgrade(engine)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for engine in engines:
+        assert "pf_runs" in sa.inspect(engine).get_table_names()
+        engine.dispose()
