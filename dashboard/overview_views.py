@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import overview_charts as oc
@@ -33,15 +34,16 @@ def _ms(value: float | None) -> str:
 
 
 def headline(totals: dict) -> None:
-    cols = st.columns(6)
+    cols = st.columns(7)
     cols[0].metric("Runs", f"{totals['runs']:,}")
     cols[1].metric("Flag rate", _pct(totals["flag_rate"]), help="Runs the injection screen flagged")
     cols[2].metric("Block rate", _pct(totals["block_rate"]), help="Runs blocked by the injection or output screen")
-    cols[3].metric("PII entities scrubbed", f"{totals['pii_entities']:,}", help="From prompts, before any model saw them")
-    cols[4].metric("Latency p50 / p95", f"{_ms(totals.get('p50_latency_s'))} / {_ms(totals.get('p95_latency_s'))}",
-                   help="Model latency of completed runs (nearest-rank percentiles, to within 2 %)")
+    cols[3].metric("PII scrubbed", f"{totals['pii_entities']:,}", help="Entities scrubbed from prompts, before any model saw them")
+    percentiles = "Model latency of completed runs (nearest-rank percentile, to within 2 %)"
+    cols[4].metric("Latency p50", _ms(totals.get("p50_latency_s")), help=percentiles)
+    cols[5].metric("Latency p95", _ms(totals.get("p95_latency_s")), help=percentiles)
     cost = totals["cost_usd"]
-    cols[5].metric("Model cost", "n/a" if cost is None else f"${cost:,.2f}",
+    cols[6].metric("Model cost", "n/a" if cost is None else f"${cost:,.2f}",
                    help=None if totals["cost_per_1k"] is None else f"${totals['cost_per_1k']:.4f} per 1,000 runs")
     st.caption(
         f"{totals['errors']:,} failed model calls · {totals['annotations']:,} reviewer annotations · "
@@ -105,7 +107,7 @@ def leaderboard(board: list[dict]) -> None:
     metric_names = sorted({name for entry in board for name in entry["metrics"] if not name.endswith("_simulated")})
     shown = [n for n in metric_names if n not in ("latency_s", "cost_usd", "total_tokens")][:6]
     st.dataframe(
-        [
+        pd.DataFrame([
             {
                 "prompt": f"{e['app_name']}@{e['app_version']}",
                 "runs": e["runs"],
@@ -114,11 +116,11 @@ def leaderboard(board: list[dict]) -> None:
                 "error rate": e["error_rate"],
                 "latency ms": None if e["mean_latency_s"] is None else e["mean_latency_s"] * 1000,
                 "$ per 1k runs": e["cost_per_1k"],
-                **{name: e["metrics"].get(name) for name in shown},
+                **{name: e["metrics"].get(name, float("nan")) for name in shown},
                 "last active": e["last_day"],
             }
             for e in board
-        ],
+        ]),
         hide_index=True,
         width="stretch",
         column_config={

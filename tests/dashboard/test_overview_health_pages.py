@@ -48,7 +48,7 @@ def test_overview_shows_figures_charts_leaderboard_and_flagged_runs(app_env):
     at = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=120).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Runs"] == "4" and metrics["PII entities scrubbed"] == "1"
+    assert metrics["Runs"] == "4" and metrics["PII scrubbed"] == "1"
     assert metrics["Block rate"] == "25.0%" and metrics["Flag rate"] == "25.0%"
     board = at.dataframe[-2].value
     assert list(board["prompt"]) == ["greet@v1", "greet@v2"] and list(board["runs"]) == [3, 1]
