@@ -110,7 +110,7 @@ def records_table(page: RecordsPage) -> str | None:
             "PII": sum((row.get("pii_in") or {}).values()),
             "provider": row["provider"],
             "latency ms": round(row["latency_s"] * 1000, 1),
-            "cost $": row["cost_usd"],
+            "cost $": float("nan") if row["cost_usd"] is None else row["cost_usd"],
             "reviews": row["annotations"],
             "input (scrubbed)": row["input_preview"],
             "output (scrubbed)": row["output_preview"],
