@@ -193,7 +193,9 @@ class ReviewTables:
         select = sa.select(
             sa.literal(queue.id), r.record_id, sa.literal(now, sa.DateTime), sa.literal(False, sa.Boolean)
         ).where(*new, ~present)
-        insert = sa.insert(i).from_select(["queue_id", "record_id", "added_at", "complete"], select)
+        insert = sa.insert(i).from_select(["queue_id", "record_id", "added_at", "complete"], select).execution_options(
+            preserve_rowcount=True  # psycopg reports no row count for an INSERT ... SELECT without it
+        )
         with storage_errors(self.engine), self.engine.begin() as conn:
             added = conn.execute(insert).rowcount or 0
             conn.execute(sa.update(q).where(q.c.id == queue.id).values(refreshed_until=now))

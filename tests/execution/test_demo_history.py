@@ -89,6 +89,7 @@ def check_counts(pipeline, summary, audit_before) -> None:
     assert metric_rows == 6 * N + len(human)
     assert summary["annotations"] == annotations == submitted > 0
     assert summary["reviewed_items"] > 0 and complete <= summary["reviewed_items"]
+    assert 0 < summary["queued"] < N  # the demo queue holds the complaint replies
     assert len(set(human)) == HUMAN_ITEMS
     human_feedback = [a for a in evals if a["ai.observability.eval_root.metric_name"].startswith("human_")]
     assert len(human_feedback) == HUMAN_ITEMS * annotations  # TruLens keeps both reviews of an item
