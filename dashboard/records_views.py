@@ -211,7 +211,7 @@ def run_trace(run: dict) -> None:
                 {
                     "stage": s["name"],
                     "ms": round(s["duration_ms"], 2),
-                    "shared by rows": s["attributes"].get("batch_rows") or "",
+                    "shared by rows": str(s["attributes"].get("batch_rows") or ""),
                     "details": ", ".join(f"{k}={v}" for k, v in s["attributes"].items() if k not in ("batch_rows", "batch_ms")),
                 }
                 for s in stages
