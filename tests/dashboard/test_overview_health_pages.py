@@ -26,13 +26,15 @@ def _run(i: int, **fields):
     import time
     import uuid
 
-    from storage.records import MetricValue, RunRecord
+    from storage.records import MetricValue, RunRecord, StageTiming
 
     start = time.time_ns() - 86_400 * 10**9 + i * 10**9
     values = dict(
         run_id=uuid.uuid4().hex, app_name="greet", app_version="v1", input_text=f"Hello <PERSON_1> {i}",
         output_text="Hi", status="ok", error=None, provider="offline", model="echo", simulated=True, latency_s=0.1 * (i + 1),
-        input_tokens=5, output_tokens=2, cost_usd=0.001, started_at_ns=start, ended_at_ns=start + 10**8, stages=[],
+        input_tokens=5, output_tokens=2, cost_usd=0.001, started_at_ns=start, ended_at_ns=start + 10**8,
+        stages=[StageTiming("render", start, start + 10**6, {"chars": 20}),  # its own, and one a batch shared
+                StageTiming("scrub_input", start + 10**6, start + 10**8, {"batch_rows": 4, "entities": 1})],
         metrics=[MetricValue("toxicity", 0.1 * i, False)],
         decisions={"pii_in": {"PERSON": 1} if i == 0 else {}, "pii_out": {}, "injection": {"action": "allow", "score": 0.0}},
         variables={}, actor="analyst",
@@ -89,6 +91,8 @@ def test_records_page_filters_pages_and_opens_a_run(app_env):
     at.run()
     assert not at.exception and at.title[0].value == "Record"
     assert [t.label for t in at.tabs][:2] == ["Trace", "Metrics (1)"]
+    stages = at.dataframe[0].value
+    assert list(stages["stage"]) == ["render", "scrub_input"] and list(stages["shared by rows"]) == ["", "4"]
     assert any(runs[7].run_id in c.value for c in at.code)
     at = AppTest.from_file(str(PAGES / "records.py"), default_timeout=120)
     at.query_params["id"] = "0" * 32
