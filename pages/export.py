@@ -11,7 +11,7 @@ import streamlit as st
 from config.errors import InputError, PromptForgeError
 from dashboard import auth, services
 from dashboard.widgets import show_error
-from reports.export import zip_export
+from reports.export import PDF_NAME, zip_export
 from security.identity import Permission
 from storage.run_filter import FLAGS, RunFilter
 from storage.schema import utcnow
@@ -106,7 +106,14 @@ if result is not None:
         f"Audit chain: {manifest['audit_chain']['verdict']}. Check the folder later with "
         f"`python launch.py verify-export {result.folder}`."
     )
-    st.download_button(
+    zipped, pdf = st.columns(2)
+    zipped.download_button(
         "Download the export (.zip)", lambda: zip_export(result.folder), file_name=f"{result.folder.name}.zip",
-        mime="application/zip", icon=":material/folder_zip:", key="exp_zip",
+        mime="application/zip", icon=":material/folder_zip:", key="exp_zip", width="stretch",
     )
+    report = result.folder / PDF_NAME
+    if report.is_file():
+        pdf.download_button(
+            "Download the PDF report", report.read_bytes, file_name=f"{result.folder.name}-{PDF_NAME}",
+            mime="application/pdf", icon=":material/picture_as_pdf:", key="exp_pdf_file", width="stretch",
+        )

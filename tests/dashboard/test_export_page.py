@@ -62,6 +62,14 @@ def test_export_a_period_and_download_it(app_env):
     assert f"{result.folder.name}/runs.csv" in names
     assert manifest["datasets"]["runs"] == 5
     assert any(b.label == "Download the export (.zip)" for b in at.get("download_button"))
+    assert not any(b.label == "Download the PDF report" for b in at.get("download_button"))  # none was asked for
+
+    at.checkbox(key="exp_pdf").check()
+    at.checkbox(key="exp_csv").uncheck()
+    at.button(key="exp_go").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "report.pdf" in set(at.dataframe[1].value["file"])
+    assert any(b.label == "Download the PDF report" for b in at.get("download_button"))
 
 
 def test_an_empty_period_says_so(app_env):
