@@ -45,16 +45,15 @@ import sqlalchemy as sa
 
 from config.errors import InputError
 from storage import schema
+from storage.compliance import ACCOUNT_ACTIONS
 from storage.engine import storage_errors
 from storage.run_filter import RunFilter
 from storage.run_index import root_texts
 
 PAGE = 2_000
-# the audit actions that create or change an account (security.identity.accounts writes them)
-USER_CHANGE_ACTIONS = (
-    "user_created", "roles_changed", "user_disabled", "user_enabled", "user_unlocked", "password_reset",
-    "password_changed", "account_locked",
-)
+# the audit actions that create or change an account (the compliance report's, and a user's own
+# password change)
+USER_CHANGE_ACTIONS = (*ACCOUNT_ACTIONS, "password_changed")
 DATASETS = (
     "runs", "metric_results", "annotations", "label_moves", "label_requests", "comparisons",
     "comparison_preferences", "user_changes", "audit_events",
