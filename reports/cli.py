@@ -76,6 +76,9 @@ def _day(value: str) -> date:
 
 
 def cmd_export(args) -> int:
+    from config.offline import keep_torch_out
+
+    keep_torch_out()  # this process checks text with spaCy and Presidio only: 200 MB, not 630
     from config.settings import get_settings
     from reports.export import ComplianceExport
     from security.identity.cli import cli_principal

@@ -147,3 +147,4 @@ def get_scanner(settings: Settings, ignore: Sequence[str] = ()) -> PIIScanner:
         if key not in _scanners:
             _scanners[key] = PIIScanner(policy, settings=settings)
         return _scanners[key]
+

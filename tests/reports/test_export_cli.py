@@ -91,3 +91,29 @@ def test_parsing_helpers():
     assert resolve_reviewers(["user:rita", "sso:rita", "user:bo"], ["rita", "user:bo", "ghost"]) == [
         "user:rita", "sso:rita", "user:bo", "ghost",
     ]
+
+
+def test_an_export_from_the_shell_keeps_torch_out(workspace, tmp_path):
+    """The shell's export checks text with spaCy and Presidio only: PyTorch, which they would
+    import for nothing (400 MB), stays out of the process, and the export still works."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    first, last = workspace.period
+    code = (
+        "import sys, launch; "
+        f"rc = launch.main(['export', '--from', '{first}', '--to', '{last}', '--format', 'csv', '--format', 'pdf', "
+        f"'--out', {str(tmp_path / 'out')!r}]); "
+        "print('RESULT', rc, 'torch' in sys.modules)"
+    )
+    env = {
+        **__import__("os").environ,
+        "PROMPTFORGE_DATABASE_URL": workspace.settings.resolved_database_url,
+        "PROMPTFORGE_DATA_DIR": str(workspace.settings.data_dir),
+    }
+    env.pop("PROMPTFORGE_CLI_ACCOUNT", None)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert "RESULT 0 False" in done.stdout, done.stderr[-3000:]
+    assert (tmp_path / "out" / "report.pdf").is_file() and (tmp_path / "out" / "runs.csv").is_file()
