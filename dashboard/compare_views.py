@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from config.errors import NotFoundError, PromptForgeError
+from config.errors import PromptForgeError
 from dashboard import services
-from dashboard.links import copy_link, from_link, keep_in_link
+from dashboard.links import copy_link, keep_in_link, linked_choice
 from dashboard.widgets import show_error
 from execution import eval_jobs
 from execution.compare import Side
@@ -32,19 +32,8 @@ def pick_comparison(who) -> str | None:
         st.info("No comparisons yet. Start one under **New comparison**.", icon=":material/info:")
         return None
     by_id = {r.id: r for r in rows}
-    # a link: /compare?id=… (older links said ?comparison=…); one older than the list is added to it
-    wanted = from_link("id", "cmp_id") or from_link("comparison", "cmp_id")
-    if wanted is not None:
-        st.session_state["cmp_id"] = wanted
-    shown = st.session_state.get("cmp_id")
-    if shown and shown not in by_id:
-        try:
-            by_id[shown] = comparisons.get(shown)
-        except NotFoundError:
-            st.warning(f"The link names a comparison that does not exist ({shown[:12]}). "
-                       "Pick one below.", icon=":material/link_off:")
-    if st.session_state.get("cmp_id") not in by_id:
-        st.session_state["cmp_id"] = rows[0].id
+    # a link: /compare?id=… (older links said ?comparison=…)
+    linked_choice("cmp_id", "id", by_id, comparisons.get, "a comparison", aliases=("comparison",))
     chosen = st.selectbox(
         "Comparison", list(by_id), key="cmp_id",
         format_func=lambda i: f"{by_id[i].created_at:%Y-%m-%d %H:%M} · {by_id[i].title} · {_status(by_id[i])}",

@@ -13,9 +13,12 @@ address bar is always a link to what is on the screen) and offers it with ``copy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
+
+from config.errors import NotFoundError
 
 
 def link(page: str, **params: object) -> str:
@@ -46,6 +49,34 @@ def copy_link(page: str, label: str, **params: object) -> str:
     st.caption(label)
     st.code(url, language=None, wrap_lines=True, width="content")
     return url
+
+
+def new_in_link(param: str, key: str) -> bool:
+    """Whether the address names an item for ``key`` that this tab has not shown yet."""
+    value = st.query_params.get(param)
+    return value is not None and st.session_state.get(f"pf_link_{key}") != value
+
+
+def linked_choice(key: str, param: str, by_id: dict, fetch: Callable[[str], object], what: str,
+                  aliases: tuple[str, ...] = ()) -> None:
+    """Prepare the keyed selectbox ``key`` whose options are ``by_id`` (id -> item): a link's
+    ``?param=`` chooses its item (fetched and added when it is older than the list), and
+    otherwise the item on show stays chosen, also when its label changed under the widget (a
+    run's status moved on, which leaves the old label in the widget's state)."""
+    wanted = from_link(param, key)
+    for alias in aliases:
+        wanted = wanted or from_link(alias, key)
+    current = st.session_state.get(key)
+    target = wanted if wanted is not None else current if current in by_id else st.session_state.get(f"pf_link_{key}")
+    if target is not None and target not in by_id:
+        try:
+            by_id[target] = fetch(target)
+        except NotFoundError:
+            if target == wanted:
+                st.warning(f"The link names {what} that does not exist ({target[:12]}). Pick one below.",
+                           icon=":material/link_off:")
+            target = None
+    st.session_state[key] = target if target is not None else next(iter(by_id))
 
 
 def from_link(param: str, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from config.errors import NotFoundError, PromptForgeError
+from config.errors import PromptForgeError
 from dashboard import auth, services
 from dashboard.eval_views import (
     datasets_view,
@@ -15,7 +15,7 @@ from dashboard.eval_views import (
     results_table,
     summary_panel,
 )
-from dashboard.links import copy_link, from_link, keep_in_link
+from dashboard.links import copy_link, keep_in_link, linked_choice, new_in_link
 from dashboard.widgets import show_error, view_switch
 from security.identity import Permission
 
@@ -28,11 +28,10 @@ st.caption(
 
 views = ["Results", "New evaluation", "Datasets", "Metric sets"] if who.can(Permission.EVALUATE) else ["Results"]
 pending = st.session_state.pop("ev_pending_view", None)  # a run just started: show it
-linked = from_link("run", "ev_run")  # a link: /evaluations?run=…
-if linked is not None:
-    pending = ("Results", linked)
 if pending is not None:
     st.session_state["ev_view_pending"], st.session_state["ev_run"] = pending
+elif new_in_link("run", "ev_run"):  # a link: /evaluations?run=… opens that run's results
+    st.session_state["ev_view_pending"] = "Results"
 view = view_switch(views, "ev_view")
 
 try:
@@ -49,15 +48,7 @@ try:
             st.info("No evaluation runs yet. Start one under **New evaluation**.", icon=":material/info:")
             st.stop()
         by_id = {r.id: r for r in runs}
-        shown = st.session_state.get("ev_run")
-        if shown and shown not in by_id:  # a linked run older than the list: add it
-            try:
-                by_id[shown] = evaluator.get(shown)
-            except NotFoundError:
-                st.warning(f"The link names an evaluation run that does not exist ({shown[:12]}). "
-                           "Pick one below.", icon=":material/link_off:")
-        if st.session_state.get("ev_run") not in by_id:
-            st.session_state["ev_run"] = runs[0].id
+        linked_choice("ev_run", "run", by_id, evaluator.get, "an evaluation run")
         run_id = st.selectbox(
             "Evaluation run",
             list(by_id),
