@@ -134,9 +134,11 @@ def cookie_script(signed_in: bool) -> None:
         if not action:
             return
         kind, code = action
-        if kind == "set" and not session_cookie.HANDOFFS.pending(code):
+        if kind == "set" and not session_cookie.HANDOFFS.pending(code) or kind == "cleared":
             del st.session_state[COOKIE_ACTION_KEY]  # the route has set it (or the code expired)
             return
+        if kind == "clear":  # once: a later sign-in in another tab must keep its cookie
+            st.session_state[COOKIE_ACTION_KEY] = ("cleared", "")
         script = session_cookie.set_script(code) if kind == "set" else session_cookie.clear_script()
         st.html(script, unsafe_allow_javascript=True)
 
