@@ -30,7 +30,9 @@ def _pct(value: float | None) -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 1000:,.0f} ms"
+    if value is None:
+        return "n/a"
+    return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.2f} s"
 
 
 def headline(totals: dict) -> None:
