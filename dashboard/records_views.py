@@ -11,9 +11,8 @@ from config.errors import InputError, PromptForgeError
 from dashboard import run_scope, services
 from dashboard.charts import stage_chart
 from dashboard.links import copy_link, link
-from dashboard.trace import STATUS_BADGE
-from dashboard.widgets import highlight_entities, show_error, verdict_box
-from security.pii.pseudonyms import placeholder_spans
+from dashboard.trace import STATUS_BADGE, record_texts
+from dashboard.widgets import show_error
 from storage.records_query import PAGE_SIZES, SORTS, RecordsPage, RunDetail
 from storage.run_filter import FLAGS, MetricRange, RunFilter
 
@@ -183,23 +182,7 @@ def run_header(detail: RunDetail) -> None:
 
 def run_trace(run: dict) -> None:
     """Input with its scrubbed entities marked, the injection verdict, the output, the stages."""
-    left, right = st.columns(2, gap="medium")
-    with left:
-        st.markdown("**Input** (scrubbed)")
-        st.html(highlight_entities(run.get("input") or "", placeholder_spans(run.get("input") or "")))
-        pii_in = run.get("pii_in") or {}
-        st.caption("Scrubbed from the prompt: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "nothing"))
-        injection = (run.get("decisions") or {}).get("injection")
-        if injection:
-            verdict_box(injection)
-    with right:
-        st.markdown("**Output** (scrubbed)")
-        if run.get("output") is not None:
-            st.html(highlight_entities(run["output"], placeholder_spans(run["output"])))
-            pii_out = run.get("pii_out") or {}
-            st.caption("Scrubbed from the answer: " + (", ".join(f"{n} × {t}" for t, n in pii_out.items()) if pii_out else "nothing"))
-        else:
-            st.error(run.get("error") or "No output.")
+    record_texts(run)
     stages = run.get("stages", [])
     if stages:
         st.markdown("**Pipeline stages**")

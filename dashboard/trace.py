@@ -6,6 +6,7 @@ import streamlit as st
 
 from dashboard.charts import stage_chart
 from dashboard.widgets import highlight_entities, verdict_box
+from security.pii.pseudonyms import placeholder_spans
 
 STATUS_BADGE = {"ok": ("Completed", "green"), "blocked": ("Blocked by policy", "red"), "error": ("Model call failed", "orange")}
 
@@ -86,21 +87,26 @@ def render_record(run: dict) -> None:
 
 
 def record_texts(run: dict):
-    """Two columns: the scrubbed input with what was scrubbed and the injection verdict, and the
-    scrubbed output (or the run's error). Returns the right column, for more below the output."""
+    """Two columns: the scrubbed input with its placeholders marked, what was scrubbed and the
+    injection verdict, and the scrubbed output (or the run's error). Returns the right column,
+    for more below the output."""
     left, right = st.columns(2, gap="medium")
     with left:
         st.markdown("**Input** (scrubbed)")
-        st.html(highlight_entities(run.get("input") or "", []))
-        pii_in = run.get("pii_in") or {}
-        st.caption("Personal data scrubbed in this run: " + (", ".join(f"{n} × {t}" for t, n in pii_in.items()) if pii_in else "none"))
+        st.html(highlight_entities(run.get("input") or "", placeholder_spans(run.get("input") or "")))
+        st.caption("Scrubbed from the prompt: " + _scrubbed(run.get("pii_in")))
         injection = (run.get("decisions") or {}).get("injection")
         if injection:
             verdict_box(injection)
     with right:
         st.markdown("**Output** (scrubbed)")
         if run.get("output") is not None:
-            st.html(highlight_entities(run["output"], []))
+            st.html(highlight_entities(run["output"], placeholder_spans(run["output"])))
+            st.caption("Scrubbed from the answer: " + _scrubbed(run.get("pii_out")))
         else:
             st.error(run.get("error") or "No output.")
     return right
+
+
+def _scrubbed(counts: dict | None) -> str:
+    return ", ".join(f"{n} × {t}" for t, n in counts.items()) if counts else "nothing"
