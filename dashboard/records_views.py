@@ -24,7 +24,6 @@ FLAG_NAMES = {
     "pii_out": "PII in answer",
 }
 ANNOTATED = {"Any": None, "Annotated": True, "Not annotated": False}
-TABLE_METRICS = ("injection_score", "pii_in_input")
 PAGE_KEY = "records_page"
 
 

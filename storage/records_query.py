@@ -53,10 +53,9 @@ def page_of_runs(
     sort: str = "newest",
     page: int = 0,
     page_size: int = 50,
-    metric_columns: tuple[str, ...] = (),
 ) -> RecordsPage:
     """One page of runs matching ``run_filter``, each with a preview of its scrubbed input and
-    output, its metric values (``metrics``) and whether a reviewer annotated it."""
+    output and how many current annotations reviewers gave it."""
     column, descending = SORTS.get(sort, SORTS["newest"])
     r = schema.runs.c
     order = r[column].desc() if descending else r[column].asc()
@@ -75,13 +74,11 @@ def page_of_runs(
     rows = [dict(row._mapping) for row in conn.execute(query)]
     ids = [row["record_id"] for row in rows]
     texts = run_index.root_texts(conn, events, rows)
-    metrics = _metrics(conn, ids, metric_columns)
     annotated = _annotated(conn, ids)
     for row in rows:
         text_in, text_out = texts.get(row["record_id"], (None, None))
         row["input_preview"] = _preview(text_in)
         row["output_preview"] = _preview(text_out)
-        row["metrics"] = metrics.get(row["record_id"], {})
         row["annotations"] = annotated.get(row["record_id"], 0)
         del row["event_ids"]
     return RecordsPage(rows, total, page, page_size)
@@ -90,16 +87,6 @@ def page_of_runs(
 def _preview(text: Any) -> str:
     text = " ".join(str(text or "").split())
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
-
-
-def _metrics(conn: sa.Connection, ids: list[str], names: tuple[str, ...]) -> dict[str, dict[str, float | None]]:
-    if not ids or not names:
-        return {}
-    m = schema.run_metrics.c
-    out: dict[str, dict[str, float | None]] = {}
-    for row in conn.execute(sa.select(m.record_id, m.name, m.value).where(m.record_id.in_(ids), m.name.in_(names))):
-        out.setdefault(row.record_id, {})[row.name] = row.value
-    return out
 
 
 def _annotated(conn: sa.Connection, ids: list[str]) -> dict[str, int]:
