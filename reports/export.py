@@ -316,8 +316,8 @@ class ComplianceExport:
 
     def _write_data(self, scope: RunFilter, formats: list[str], staging: Path, progress: Progress) -> dict[str, Any]:
         data_formats = [f for f in formats if f in DATA_FORMATS]
-        gate = _Gate(self.scanner, self.settings.export_pii_scan)
         with export_rows.snapshot(self.engine) as conn:
+            gate = _Gate(self.scanner, self.settings.export_pii_scan, export_rows.prompt_slugs(conn))
             sources = export_rows.sources(scope)
             counts = {
                 "runs": export_rows.count(conn, export_rows.run_source(scope)),
@@ -469,13 +469,15 @@ class ComplianceExport:
 class _Gate:
     """Checks every text value of a page of rows before it is written (see ``COLUMNS``)."""
 
-    def __init__(self, scanner: PIIScanner, run_depth: str) -> None:
+    def __init__(self, scanner: PIIScanner, run_depth: str, slugs: Iterable[str] = ()) -> None:
         self.scanner, self.run_depth = scanner, run_depth
+        self.slugs = _names_pattern(slugs)
         self.texts = {"patterns": 0, "full": 0}
 
     def check(self, dataset: str, rows: list[dict[str, Any]], sink: _Sinks) -> None:
         by_depth: dict[str, dict[str, list[tuple[int, str]]]] = {"patterns": {}, "full": {}}
         for i, row in enumerate(rows):
+            names = _own_names(dataset, row)
             for column in COLUMNS[dataset]:
                 if column.check is None:
                     continue
@@ -483,7 +485,9 @@ class _Gate:
                 within = (row.get(column.within) or "") if column.within else ""
                 for path, text in _strings(row.get(column.name), column):
                     if text.strip() and not ID_SHAPED.fullmatch(text) and text not in within:
-                        by_depth[depth].setdefault(text, []).append((i, path))
+                        text = _without(text, names, self.slugs)
+                        if text.strip():
+                            by_depth[depth].setdefault(text, []).append((i, path))
         findings: list[tuple[int, str, list[str]]] = []
         for depth, texts in by_depth.items():
             if not texts:
@@ -505,6 +509,35 @@ class _Gate:
             "texts_checked": dict(self.texts),
             "findings": 0,
         }
+
+
+def _own_names(dataset: str, row: dict[str, Any]) -> tuple[str, ...]:
+    """The row's own identifiers (its id columns: a comparison's id, a slug, an actor)."""
+    names = {row.get(c.name) for c in COLUMNS[dataset] if c.kind == "id"}
+    return tuple(n for n in names if isinstance(n, str) and len(n) >= 3)
+
+
+def _names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """Whole-word occurrences of any of ``names``, longest first; a name that is only part of a
+    longer token (``call-212`` in ``call-212-555-0143``) does not match."""
+    ordered = sorted({n for n in names if n and len(n) >= 3}, key=len, reverse=True)
+    if not ordered:
+        return None
+    return re.compile(rf"(?<![\w.-])(?:{'|'.join(map(re.escape, ordered))})(?![\w-]|\.\w)")
+
+
+def _without(text: str, names: tuple[str, ...], slugs: re.Pattern[str] | None) -> str:
+    """``text`` with the names the app wrote itself blanked: the row's own identifiers and the
+    workspace's prompt slugs. They are exported unchecked in their own columns; where checked
+    text repeats one (a default title "slug: v1 vs v2", a side's "slug@v2", an audit event's
+    ``app``) it is not checked again, since a slug such as ``loan-2024-0611`` is a name the app
+    validated, not a phone number. Text around them is still checked."""
+    if slugs is not None:
+        text = slugs.sub(" ", text)
+    present = [n for n in names if n in text]
+    if present:
+        text = _names_pattern(present).sub(" ", text)  # type: ignore[union-attr]
+    return text
 
 
 def _strings(value: Any, column: Column, path: str | None = None) -> Iterator[tuple[str, str]]:

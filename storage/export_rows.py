@@ -117,6 +117,13 @@ def prompt_names(scope: RunFilter) -> list[str]:
     return sorted({*scope.prompts, *(app for app, _ in scope.versions)})
 
 
+def prompt_slugs(conn: sa.Connection) -> set[str]:
+    """Every prompt name the workspace knows: those with versions and those with runs."""
+    specs = sa.select(schema.prompt_specs.c.slug).distinct()
+    ran = sa.select(schema.runs.c.app_name).distinct()
+    return {row[0] for query in (specs, ran) for row in _execute(conn, query) if row[0]}
+
+
 # -- counting and paging ------------------------------------------------------------------
 
 

@@ -25,7 +25,7 @@ from storage import schema
 from storage.audit import hashed_body, sha256_hex
 from storage.export_rows import DATASETS, USER_CHANGE_ACTIONS, trulens_tables
 from storage.run_filter import RunFilter
-from tests.reports.conftest import AUDITOR, IN_PERIOD
+from tests.reports.conftest import AUDITOR, IN_PERIOD, build_workspace
 
 pytestmark = pytest.mark.slow  # the Presidio analyzers load once per session
 KEY = "0123456789abcdef0123456789abcdef"
@@ -319,6 +319,23 @@ def test_an_iban_planted_in_an_annotation_comment_stops_the_export(workspace, tm
     assert "column comments.tone" in message and "IBAN_CODE" in message and "GB82" not in message
     _assert_nothing_left(tmp_path / "out")
     assert (tmp_path / "out").is_dir()  # the folder was there before: it stays, empty
+
+
+def test_names_the_app_validated_are_not_taken_for_personal_data_but_text_around_them_is(
+        tmp_settings, sqlite_store, tmp_path):
+    # a slug ending in eight digits reads like a phone number wherever checked text repeats it
+    ws = build_workspace(tmp_settings, sqlite_store, suffix="-09669880")
+    result = ws.exporter().run(_scope(ws), tmp_path / "out", ["jsonl"])
+    titles = [json.loads(x)["title"] for x in (result.folder / "comparisons.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert "loan-summary-09669880: v1 vs v2" in titles
+
+    c = schema.comparisons.c
+    with ws.engine.begin() as conn:
+        conn.execute(sa.update(schema.comparisons).where(c.slug == "loan-summary-09669880").values(
+            title="loan-summary-09669880: call 212-555-0143 first"))
+    with pytest.raises(PIIFoundError) as caught:
+        ws.exporter().run(_scope(ws), tmp_path / "again", ["jsonl"])
+    assert "column title" in str(caught.value) and "PHONE_NUMBER" in str(caught.value)
 
 
 def test_the_pdf_alone_still_passes_the_check_first(workspace, tmp_path, monkeypatch):
