@@ -126,6 +126,7 @@ class Comparisons:
         self.principal.require(Permission.EVALUATE, "start comparisons")
         if not 1 <= int(repeats) <= MAX_REPEATS:
             raise InputError(f"Repeats must be between 1 and {MAX_REPEATS}.", "Use 1 for deterministic models.")
+        title = self._title(title)
         registry = self.evaluator._registry()
         version_a = registry.resolve(prompt_a)  # an unreadable prompt fails here
         version_b = registry.resolve(prompt_b or prompt_a)
@@ -171,7 +172,7 @@ class Comparisons:
                 run_ids[key].append(run.id)
         row = self.table.create(
             id=uuid.uuid4().hex,
-            title=(title or "").strip()[:255] or f"{side_a.slug}: {side_a.display} vs {side_b.display}",
+            title=title or f"{side_a.slug}: {side_a.display} vs {side_b.display}",
             slug=side_a.slug,
             side_a=side_a.to_dict(),
             side_b=side_b.to_dict(),
@@ -484,7 +485,7 @@ class Comparisons:
         elif action == "request_production":
             from prompts.label_moves import LabelMoves
 
-            moves = LabelMoves(self.evaluator._registry(), self.pipeline.audit)
+            moves = LabelMoves(self.evaluator._registry(), self.pipeline.audit, self.pipeline.scrubber)
             request = moves.request(side_b.slug, side_b.version, scrubbed, comparison_id=row.id)
             decision["request_id"] = request.id
         from storage.schema import utcnow
@@ -494,6 +495,13 @@ class Comparisons:
         return self._get(row.id)
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _title(self, title: str | None) -> str:
+        """A typed title, scrubbed like every other typed text (longer than 255 is refused)."""
+        title = (title or "").strip()
+        if len(title) > 255:
+            raise InputError(f"The title is {len(title)} characters long.", "Keep it to 255 characters.")
+        return self.pipeline.scrubber.scrub(title).text if title else ""
 
     def _get(self, comparison_id: str) -> ComparisonRow:
         row = self.table.get(comparison_id)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from config.errors import InputError, NotFoundError, PermissionDenied
 from prompts.registry import PRODUCTION, PromptRegistry
 from security.identity import Permission
+from security.typed_text import TypedText
 from storage.label_requests import LabelRequest, LabelRequestTable
 from storage.prompts import PromptVersion
 from storage.schema import utcnow
@@ -58,8 +59,12 @@ class HistoryEntry:
 
 
 class LabelMoves:
-    def __init__(self, prompts: PromptRegistry, audit) -> None:
+    """Reasons and notes are scrubbed before they are stored (``scrubber``: the PII scrubber to
+    use; the process-wide one when omitted)."""
+
+    def __init__(self, prompts: PromptRegistry, audit, scrubber=None) -> None:
         self.prompts, self.audit = prompts, audit
+        self._scrub = TypedText(scrubber)
         self.principal = prompts.principal
         self.table = LabelRequestTable(prompts.store._engine)
 
@@ -69,7 +74,7 @@ class LabelMoves:
         """Ask for ``label`` on a version; ``comparison_id`` attaches the A/B comparison that
         argues for it, which the approver sees before deciding."""
         self.principal.require(Permission.REQUEST_LABEL_MOVE, "request label moves")
-        reason = _required(reason, "Say why the label should move.", "Approvers read the reason before deciding.")
+        reason = self._scrub(_required(reason, "Say why the label should move.", "Approvers read the reason before deciding."))
         target = self.prompts.resolve(f"{slug}@v{version}")
         request = LabelRequest(
             id=uuid.uuid4().hex, slug=target.slug, version=target.version, label=label,
@@ -119,7 +124,7 @@ class LabelMoves:
     def emergency_move(self, slug: str, version: int, reason: str) -> LabelRequest:
         """Move production now (admins only); it stays flagged until an approver confirms it."""
         self.principal.require(Permission.EMERGENCY_LABEL_MOVE, "move production in an emergency")
-        reason = _required(reason, "An emergency move needs a reason.", "Say what is wrong in production.")
+        reason = self._scrub(_required(reason, "An emergency move needs a reason.", "Say what is wrong in production."))
         moved = self.prompts.move_label(slug, version, PRODUCTION, {"emergency": True})
         request = LabelRequest(
             id=uuid.uuid4().hex, slug=slug, version=moved.version, label=PRODUCTION, reason=reason,
@@ -192,7 +197,7 @@ class LabelMoves:
     def _decide(self, request: LabelRequest, status: str, note: str, from_status: str = "pending") -> LabelRequest:
         decided = replace(
             request, status=status, decided_by=self.principal.actor, decided_at=utcnow(),
-            note=note.strip()[:MAX_TEXT] or None,
+            note=self._scrub(_limited(note, "The note")) or None,
         )
         if not self.table.decide(
             request.id, status, decided.decided_by, decided.decided_at, decided.note, from_status=from_status
@@ -244,8 +249,17 @@ class LabelMoves:
 
 
 def _required(text: str, message: str, hint: str) -> str:
-    text = (text or "").strip()
+    text = _limited(text, "The reason")
     if not text:
         raise InputError(message, hint)
-    return text[:MAX_TEXT]
+    return text
+
+
+def _limited(text: str, what: str) -> str:
+    """``text`` stripped; longer than ``MAX_TEXT`` is refused rather than cut (a cut could split
+    a phone number or an IBAN so the scrubber no longer sees it)."""
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise InputError(f"{what} is {len(text):,} characters long.", f"Keep it to {MAX_TEXT:,} characters.")
+    return text
 

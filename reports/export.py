@@ -263,7 +263,11 @@ class ComplianceExport:
         """A new folder for an export made now by the principal: ``<export_dir>/<UTC time>-<name>``."""
         base = Path(self.settings.export_dir or Path(self.settings.data_dir) / "exports")
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        return base / f"{stamp}-{re.sub(r'[^A-Za-z0-9._-]+', '-', self.principal.name).strip('-.') or 'user'}"
+        name = f"{stamp}-{re.sub(r'[^A-Za-z0-9._-]+', '-', self.principal.name).strip('-.') or 'user'}"
+        folder, n = base / name, 2
+        while folder.exists():  # a second export within the same second
+            folder, n = base / f"{name}-{n}", n + 1
+        return folder
 
     # -- the export -------------------------------------------------------------------------------
 

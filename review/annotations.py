@@ -20,6 +20,7 @@ from config.errors import InputError, NotFoundError, PermissionDenied
 from review.queues import Queue, Queues
 from review.rubrics import Rubric
 from security.identity import Permission
+from security.typed_text import TypedText
 from storage.records import MetricValue
 from storage.review import AnnotationRow, Claim
 from storage.schema import utcnow
@@ -52,7 +53,7 @@ class Annotations:
         self.queues = queues
         self.tables = queues.tables
         self.store = queues.store
-        self._scrubber = scrubber
+        self._scrub = TypedText(scrubber)
 
     @property
     def principal(self):
@@ -184,13 +185,6 @@ class Annotations:
         self.store.add_metric_results(feedback_results(queue.rubric, annotation))
         self.queues.audit.append(*audit_event(queue, annotation, action))
 
-    def _scrub(self, text: str) -> str:
-        if self._scrubber is None:
-            from config.settings import get_settings
-            from security.pii import get_scrubber
-
-            self._scrubber = get_scrubber(get_settings())
-        return self._scrubber.scrub(text).text
 
 
 def feedback_results(rubric: Rubric, annotation: AnnotationRow) -> list[tuple[str, MetricValue]]:

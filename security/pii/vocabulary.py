@@ -1,7 +1,8 @@
 """Words prompts are made of that spaCy's small model sometimes labels as a name or place
 ("Summarise this…" → PERSON). A detection whose whole text is one of these is not scrubbed.
 
-Only instruction verbs and salutations that are not also common given names; the
+Only instruction verbs, salutations and the names of output formats ("Answer as JSON"), none
+of them also a common given name; the
 configurable ``pii.allow_list`` adds domain terms, and ``pii.builtin_allow_list = false``
 turns this list off.
 """
@@ -19,4 +20,6 @@ INSTRUCTION_VERBS = frozenset(
 
 SALUTATIONS = frozenset("dear hello hi please regards thanks greetings".split())
 
-PROMPT_VOCABULARY = INSTRUCTION_VERBS | SALUTATIONS
+FORMAT_NAMES = frozenset("csv html json jsonl markdown pdf sql xml yaml".split())
+
+PROMPT_VOCABULARY = INSTRUCTION_VERBS | SALUTATIONS | FORMAT_NAMES

@@ -192,6 +192,17 @@ def test_comments_are_scrubbed_before_they_are_stored(world):
     assert "Maria" not in json.dumps(record, default=str)
 
 
+def test_a_typed_title_is_scrubbed_and_an_over_long_one_refused_before_anything_runs(world):
+    pipeline, _ = world
+    comparisons = Comparisons(pipeline.acting_as(PRODUCT))
+    with pytest.raises(InputError, match="256 characters"):
+        comparisons.create("faq@v1", "questions", prompt_b="faq@v2", metric_set=METRICS, title="t" * 256)
+    assert comparisons.list() == []
+    row = comparisons.create("faq@v1", "questions", prompt_b="faq@v2", metric_set=METRICS,
+                             title="Shorter replies, as Maria Gonzalez asked")
+    assert "Maria" not in comparisons.table.get(row.id).title and "<PERSON_1>" in row.title
+
+
 def test_a_decision_requests_production_with_the_comparison_attached(world):
     pipeline, registry = world
     product = Comparisons(pipeline.acting_as(PRODUCT))

@@ -116,3 +116,24 @@ def test_an_admin_who_is_also_approver_cannot_confirm_their_own_emergency(moves)
     moved = as_(both).emergency_move(slug, 2, "hotfix")
     with pytest.raises(PermissionDenied, match="your own"):
         as_(both).confirm(moved.id)
+
+
+def test_reasons_and_notes_are_scrubbed_before_they_are_stored(moves):
+    slug, as_, audit = moves
+    request = as_(AUTHOR).request(slug, 2, "Maria Lopez (maria.lopez@example.org) asked for the new wording")
+    assert "maria.lopez@example.org" not in request.reason and "<EMAIL_ADDRESS" in request.reason
+    stored = as_(APPROVER).table.get(request.id)
+    assert "Maria Lopez" not in stored.reason and "example.org" not in stored.reason
+    decided = as_(APPROVER).approve(request.id, "Checked with her on 212-555-0143")
+    assert "212-555-0143" not in decided.note and "212-555-0143" not in as_(AUTHOR).table.get(request.id).note
+    assert [h.reason for h in as_(AUTHOR).history(slug) if h.approved_by] == [request.reason]
+    emergency = as_(ADMIN).emergency_move(slug, 1, "Rollback: IBAN GB82 WEST 1234 5698 7654 32 was shown")
+    assert "GB82" not in as_(AUTHOR).table.get(emergency.id).reason
+    assert not any("maria" in str(e.details).lower() for e in audit.list(limit=50))
+
+
+def test_an_over_long_reason_is_refused_not_cut(moves):
+    slug, as_, _ = moves
+    with pytest.raises(InputError, match="1,001 characters"):
+        as_(AUTHOR).request(slug, 2, "x" * 1001)
+    assert as_(AUTHOR).pending(slug) == []

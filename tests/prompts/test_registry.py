@@ -137,6 +137,19 @@ def test_versions_are_numbered_with_author_and_note(store, audit, unique):
     assert pf_rows(store, slug) == 3 and trulens_rows(store, slug) == 3
 
 
+def test_a_change_note_is_scrubbed_and_an_over_long_one_refused(store, audit, unique):
+    ann = PromptRegistry(store, ANN, audit)
+    slug = f"noted-{unique}"
+    ann.create_prompt(slug, tpl("One {{ x }}", "x"), lint=False)
+    saved = ann.save(slug, tpl("Two {{ x }}", "x"), "As John Smith asked (john.smith@example.com)", lint=False)
+    note = ann.versions(slug)[-1].change_note
+    assert saved.version.version == 2 and "John Smith" not in note and "example.com" not in note
+    assert "<PERSON_1>" in note and "<EMAIL_ADDRESS_1>" in note
+    with pytest.raises(InputError, match="1,001 characters"):
+        ann.save(slug, tpl("Three {{ x }}", "x"), "n" * 1001, lint=False)
+    assert pf_rows(store, slug) == 2
+
+
 # -- optimistic concurrency --------------------------------------------------------------------
 
 

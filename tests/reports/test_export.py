@@ -354,6 +354,15 @@ def test_the_pdf_alone_still_passes_the_check_first(workspace, tmp_path, monkeyp
 # -- folders, disks, the PDF ---------------------------------------------------------------------
 
 
+def test_the_default_folder_is_new_even_for_two_exports_in_one_second(workspace):
+    exporter = workspace.exporter()
+    first = exporter.default_folder()
+    first.mkdir(parents=True)
+    second = exporter.default_folder()
+    assert second != first and not second.exists() and second.parent == first.parent
+    assert second.name.startswith(first.name[:16])  # the same UTC second, or the next
+
+
 def test_a_folder_that_is_not_empty_is_refused_unless_force_replaces_an_earlier_export(workspace, tmp_path):
     ws = workspace
     out = tmp_path / "out"

@@ -94,6 +94,7 @@ def test_allow_list_is_case_insensitive(make_scrubber):
         "Summarise this customer message for the relationship manager.",
         "Translate the letter below into French.",
         "Dear team, please review the attached statement.",
+        "Reply politely, as JSON.",
     ],
 )
 def test_prompt_vocabulary_is_not_mistaken_for_names(make_scrubber, text):
