@@ -54,54 +54,68 @@ def headline(totals: dict) -> None:
 
 
 def charts(figures: Overview) -> None:
-    activity, safety, quality, speed = st.tabs(["Activity", "Safety", "Quality", "Latency & cost"])
-    rows, bucket = figures.over_time, figures.bucket
-    with activity:
-        left, right = st.columns(2)
-        left.plotly_chart(oc.runs_over_time(rows, bucket), width="stretch", config=_PLOT)
-        right.plotly_chart(oc.rates_over_time(rows, bucket), width="stretch", config=_PLOT)
-    with safety:
-        left, right = st.columns(2)
-        if figures.pii_by_type:
-            left.plotly_chart(oc.pii_by_type(figures.pii_by_type), width="stretch", config=_PLOT)
-        else:
-            left.caption("No PII was scrubbed in this period.")
-        right.plotly_chart(oc.verdicts(figures.verdicts), width="stretch", config=_PLOT)
-    with quality:
-        automatic = [m for m in figures.metric_means if not m["human"]]
-        human = [m for m in figures.metric_means if m["human"]]
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**Metric means**")
-            st.dataframe(
-                [{"metric": m["name"], "mean": m["mean"], "runs": m["runs"], "better": "higher" if m["higher_is_better"] else "lower"}
-                 for m in automatic],
-                hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.4g")},
-            )
-        with right:
-            st.markdown("**Human scores** (reviewers)")
-            if human:
-                st.dataframe(
-                    [{"score": m["name"].removeprefix("human_"), "mean": m["mean"], "runs": m["runs"]} for m in human],
-                    hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.3g")},
-                )
-            else:
-                st.caption("No reviewer has scored runs in this period.")
-        names = [m["name"] for m in automatic]
-        chosen = st.multiselect("Metrics over time", names, default=[n for n in names if "toxic" in n or "similar" in n][:3] or names[:2],
-                                key="ov_metrics")
-        if chosen:
-            st.plotly_chart(oc.metric_means_over_time(figures.metric_over_time, chosen, bucket, f"Mean per {bucket}"),
-                            width="stretch", config=_PLOT)
+    """Four tabs of charts over time. Only the open tab is drawn (switching reruns the page from
+    the figures already read), so a first render sends two charts, not eight."""
+    tabs = st.tabs(["Activity", "Safety", "Quality", "Latency & cost"], key="ov_tab", on_change="rerun")
+    for tab, draw in zip(tabs, (_activity, _safety, _quality, _speed), strict=True):
+        if tab.open:
+            with tab:
+                draw(figures)
+
+
+def _activity(figures: Overview) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(oc.runs_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
+    right.plotly_chart(oc.rates_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
+
+
+def _safety(figures: Overview) -> None:
+    left, right = st.columns(2)
+    if figures.pii_by_type:
+        left.plotly_chart(oc.pii_by_type(figures.pii_by_type), width="stretch", config=_PLOT)
+    else:
+        left.caption("No PII was scrubbed in this period.")
+    right.plotly_chart(oc.verdicts(figures.verdicts), width="stretch", config=_PLOT)
+
+
+def _quality(figures: Overview) -> None:
+    bucket = figures.bucket
+    automatic = [m for m in figures.metric_means if not m["human"]]
+    human = [m for m in figures.metric_means if m["human"]]
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Metric means**")
+        st.dataframe(
+            [{"metric": m["name"], "mean": m["mean"], "runs": m["runs"], "better": "higher" if m["higher_is_better"] else "lower"}
+             for m in automatic],
+            hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.4g")},
+        )
+    with right:
+        st.markdown("**Human scores** (reviewers)")
         if human:
-            st.plotly_chart(
-                oc.metric_means_over_time(figures.metric_over_time, [m["name"] for m in human], bucket, f"Human scores per {bucket}"),
-                width="stretch", config=_PLOT,
+            st.dataframe(
+                [{"score": m["name"].removeprefix("human_"), "mean": m["mean"], "runs": m["runs"]} for m in human],
+                hide_index=True, width="stretch", column_config={"mean": st.column_config.NumberColumn(format="%.3g")},
             )
-    with speed:
-        left, right = st.columns(2)
-        left.plotly_chart(oc.latency_over_time(rows, bucket), width="stretch", config=_PLOT)
-        right.plotly_chart(oc.cost_over_time(rows, bucket), width="stretch", config=_PLOT)
+        else:
+            st.caption("No reviewer has scored runs in this period.")
+    names = [m["name"] for m in automatic]
+    chosen = st.multiselect("Metrics over time", names, default=[n for n in names if "toxic" in n or "similar" in n][:3] or names[:2],
+                            key="ov_metrics")
+    if chosen:
+        st.plotly_chart(oc.metric_means_over_time(figures.metric_over_time, chosen, bucket, f"Mean per {bucket}"),
+                        width="stretch", config=_PLOT)
+    if human:
+        st.plotly_chart(
+            oc.metric_means_over_time(figures.metric_over_time, [m["name"] for m in human], bucket, f"Human scores per {bucket}"),
+            width="stretch", config=_PLOT,
+        )
+
+
+def _speed(figures: Overview) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(oc.latency_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
+    right.plotly_chart(oc.cost_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
 
 
 def leaderboard(board: list[dict]) -> None:

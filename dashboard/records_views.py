@@ -9,7 +9,6 @@ import streamlit as st
 
 from config.errors import InputError, PromptForgeError
 from dashboard import run_scope, services
-from dashboard.charts import stage_chart
 from dashboard.links import copy_link, link
 from dashboard.trace import STATUS_BADGE, record_texts
 from dashboard.widgets import show_error
@@ -185,10 +184,8 @@ def run_trace(run: dict) -> None:
     stages = run.get("stages", [])
     if stages:
         st.markdown("**Pipeline stages**")
-        chart, table = st.columns([3, 2])
-        chart.plotly_chart(stage_chart({s["name"]: s["duration_ms"] for s in stages}), width="stretch",
-                           config={"displayModeBar": False})
-        table.dataframe(
+        longest = max(s["duration_ms"] for s in stages) or 1.0
+        st.dataframe(  # a bar per stage in the table itself: no chart library to load for one record
             [
                 {
                     "stage": s["name"],
@@ -200,6 +197,9 @@ def run_trace(run: dict) -> None:
             ],
             hide_index=True,
             width="stretch",
+            column_config={
+                "ms": st.column_config.ProgressColumn("time (ms)", min_value=0.0, max_value=longest, format="%.2f ms"),
+            },
         )
 
 
@@ -291,18 +291,15 @@ def run_page(record_id: str) -> None:
         show_error(exc)
         return
     run_header(detail)
-    trace, metrics, reviews, context, audit = st.tabs(
+    tabs = st.tabs(
         ["Trace", f"Metrics ({len(detail.run.get('metrics', []))})", f"Reviews ({len(detail.annotations)})",
-         "Evaluation & comparison", f"Audit ({len(detail.audit)})"]
+         "Evaluation & comparison", f"Audit ({len(detail.audit)})"],
+        key="rec_tab", on_change="rerun",  # only the open tab is drawn
     )
-    with trace:
-        run_trace(detail.run)
-    with metrics:
-        run_metrics(detail.run)
-    with reviews:
-        run_annotations(detail)
-    with context:
-        run_context(detail)
-    with audit:
-        run_audit(detail)
+    shows = (lambda: run_trace(detail.run), lambda: run_metrics(detail.run), lambda: run_annotations(detail),
+             lambda: run_context(detail), lambda: run_audit(detail))
+    for tab, show in zip(tabs, shows, strict=True):
+        if tab.open:
+            with tab:
+                show()
     copy_link("records", "Link to this record (opens after sign-in)", id=record_id)

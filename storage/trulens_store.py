@@ -322,6 +322,9 @@ def _open_session(engine: sa.Engine) -> tuple[Any, bool]:
     from trulens.core.database.connector import DefaultDBConnector
     from trulens.core.session import TruSession
 
+    from storage.trulens_threads import use_context_threads
+
+    use_context_threads()
     connector = DefaultDBConnector(database_engine=engine)
     session = TruSession(connector=connector)
     if session.connector is connector:
