@@ -81,3 +81,13 @@ class SessionTable:
                 .order_by(t.c.started_at)
             )
             return [SessionRow(**r._mapping) for r in rows]
+
+    def purge(self, before: datetime) -> int:
+        """Forget sessions ended, or last seen, before ``before`` (their cookies are worth nothing
+        by then; the audit trail keeps their start and end). Returns how many rows went."""
+        t = schema.sessions
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            result = conn.execute(
+                sa.delete(t).where(sa.func.coalesce(t.c.ended_at, t.c.last_seen) < before)
+            )
+        return result.rowcount

@@ -10,6 +10,9 @@ this on every page run of a live session (one primary-key read of each table) an
 ``last_seen`` at most once a minute. Sign-out, expiry and an administrator disabling the
 account end the record for good: the cookie alone is then worth nothing.
 
+Each sign-in forgets the rows of sessions that ended, or were last seen, longer ago than the
+longest session plus a day (``KEEP_ENDED``).
+
 Every start, resume and end is an audit event naming the session by the first 12 characters
 of the token's hash.
 """
@@ -31,6 +34,9 @@ from storage.sessions import SessionRow, SessionTable
 from storage.users import UserTable
 
 TOUCH_EVERY = timedelta(minutes=1)
+# how long a session's row outlives its longest possible life (then each sign-in purges it): a tab
+# still open on it meanwhile is told why it ended
+KEEP_ENDED = timedelta(days=1)
 SIGNED_OUT = "signed out"
 
 
@@ -67,6 +73,7 @@ class SessionStore:
             raise ValueError(f"no server-side session for a {principal.kind} principal")
         token = secrets.token_urlsafe(32)
         now = self.clock()
+        self.table.purge(now - timedelta(hours=self.policy.max_session_hours) - KEEP_ENDED)
         digest = token_hash(token)
         self.table.insert(SessionRow(digest, principal.name, principal.kind, now, now, None, None))
         session = Session(principal, now, now, must_change_password, token_hash=digest, written_at=now)

@@ -164,3 +164,17 @@ def test_single_sign_on_sessions_take_roles_from_the_provider(store, accounts):
 def test_only_signed_in_principals_get_a_server_session(store):
     with pytest.raises(ValueError):
         store.start(Principal.local("single-user"))
+
+
+def test_a_sign_in_forgets_sessions_long_over_and_keeps_recent_ones(store, ann, clock):
+    old_token, old = store.start(ann.principal)  # never ended: the browser was closed
+    ended_token, ended = store.start(ann.principal)
+    store.end(ended)
+    clock.advance(hours=12, minutes=30)
+    recent_token, _ = store.start(ann.principal)
+    assert _row(store, old_token) is not None and _row(store, ended_token) is not None  # within a day of their end
+    clock.advance(days=1)
+    store.start(ann.principal)
+    assert _row(store, old_token) is None and _row(store, ended_token) is None
+    assert _row(store, recent_token) is not None  # still within its longest possible life and a day
+    assert store.resume(old_token) is None  # a forgotten session's cookie is a stale cookie
