@@ -25,6 +25,11 @@ def demo_notice(demo: dict) -> None:
         )
 
 
+def _number(value: float | None) -> float:
+    """A figure for a numeric column: NaN (an empty cell) where there is none, never ``None``."""
+    return float("nan") if value is None else float(value)
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
@@ -127,12 +132,12 @@ def leaderboard(board: list[dict]) -> None:
             {
                 "prompt": f"{e['app_name']}@{e['app_version']}",
                 "runs": e["runs"],
-                "flag rate": e["flag_rate"],
-                "block rate": e["block_rate"],
-                "error rate": e["error_rate"],
-                "latency ms": None if e["mean_latency_s"] is None else e["mean_latency_s"] * 1000,
-                "$ per 1k runs": e["cost_per_1k"],
-                **{name: e["metrics"].get(name, float("nan")) for name in shown},
+                "flag rate": _number(e["flag_rate"]),
+                "block rate": _number(e["block_rate"]),
+                "error rate": _number(e["error_rate"]),
+                "latency ms": _number(e["mean_latency_s"]) * 1000,
+                "$ per 1k runs": _number(e["cost_per_1k"]),
+                **{name: _number(e["metrics"].get(name)) for name in shown},
                 "last active": e["last_day"],
             }
             for e in board
