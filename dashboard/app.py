@@ -137,4 +137,7 @@ if asked in refused:
     st.title(page.title)
     st.error(auth.roles_refusal(session.principal), icon=":material/block:")
     st.stop()
-page.run()
+try:
+    page.run()
+finally:  # also after a page's st.stop(): once per process
+    services.freeze_loaded_heap()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import streamlit as st
 
 from dashboard import overview_charts as oc
+from dashboard import run_scope
 from dashboard.links import link
 from storage.overview import Overview
 
@@ -40,7 +43,7 @@ def _ms(value: float | None) -> str:
     return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.2f} s"
 
 
-def headline(totals: dict) -> None:
+def headline(totals: dict, read_at: datetime) -> None:
     cols = st.columns(7)
     cols[0].metric("Runs", f"{totals['runs']:,}")
     cols[1].metric("Flag rate", _pct(totals["flag_rate"]), help="Runs the injection screen flagged")
@@ -54,7 +57,9 @@ def headline(totals: dict) -> None:
                    help=None if totals["cost_per_1k"] is None else f"${totals['cost_per_1k']:.4f} per 1,000 runs")
     st.caption(
         f"{totals['errors']:,} failed model calls · {totals['annotations']:,} reviewer annotations · "
-        f"{totals['tokens'] or 0:,} tokens"
+        f"{totals['tokens'] or 0:,} tokens · figures as of {read_at:%H:%M:%S} UTC",
+        help="Read once for every session: again after a run is recorded by this server, and at least every "
+        f"{run_scope.FRESH_S} s for runs recorded elsewhere.",
     )
 
 

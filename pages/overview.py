@@ -28,7 +28,7 @@ first, last = (days[0], days[-1]) if isinstance(days, tuple) and days else (None
 try:
     versions = run_scope.label_versions(who, label)
     scope = RunFilter.for_days(first, last, prompts=tuple(prompts), providers=tuple(providers), versions=versions)
-    figures = services.store().overview(scope)
+    figures, read_at = run_scope.overview(scope)
 except PromptForgeError as exc:
     show_error(exc)
     st.stop()
@@ -37,7 +37,7 @@ if figures.totals["runs"] == 0:
     st.info("No runs in this period. Widen the dates, clear a filter, or open the **Playground** to run a prompt.",
             icon=":material/search_off:")
     st.stop()
-overview_views.headline(figures.totals)
+overview_views.headline(figures.totals, read_at)
 overview_views.charts(figures)
 overview_views.leaderboard(figures.leaderboard)
 overview_views.flagged(figures.flagged)

@@ -14,6 +14,9 @@ key order so concurrent writers never deadlock. ``rebuild`` recomputes them from
 after rebuilding those from TruLens's events); a test checks that what was kept equals what a
 rebuild gives.
 
+``generation()`` counts the commits in this process that changed a rollup, so a page may keep
+figures until it moves (``dashboard.run_scope.overview``).
+
 Percentiles come from the histogram: bins are 4 % wide on a log scale, so a percentile is
 reported to within 2 % of the exact nearest-rank value.
 """
@@ -51,6 +54,22 @@ _SUMMED = {
     "metrics": ("n", "total", "higher"),
     "entities": ("entities", "runs"),
 }
+
+
+_generation = 0
+
+
+def generation() -> int:
+    """How many transactions of this process have changed the rollups so far."""
+    return _generation
+
+
+def _count_on_commit(conn: sa.Connection) -> None:
+    def bump(_conn: sa.Connection) -> None:
+        global _generation
+        _generation += 1
+
+    sa.event.listen(conn, "commit", bump, once=True)
 
 
 def latency_bin(seconds: float) -> int:
@@ -115,6 +134,7 @@ class _Deltas:
         self.add("entities", (*dims, row["direction"], row["entity_type"]), (sign * row["count"], sign))
 
     def write(self, conn: sa.Connection) -> None:
+        _count_on_commit(conn)
         for name, deltas in self.tables.items():
             if deltas:
                 _upsert(conn, TABLES[name], _SUMMED[name], deltas)
@@ -173,6 +193,7 @@ def rebuild(engine: sa.Engine, progress=None) -> int:
 
 def rebuild_in(conn: sa.Connection, progress=None) -> int:
     """``rebuild`` inside the caller's transaction (``progress(done, total)`` after each chunk)."""
+    _count_on_commit(conn)
     r = schema.runs.c
     columns = [r.record_id, r.started_at, r.app_name, r.app_version, r.provider, r.status, r.injection_action,
                r.latency_s, r.cost_usd, r.input_tokens, r.output_tokens]

@@ -68,6 +68,11 @@ def test_overview_shows_figures_charts_leaderboard_and_flagged_runs(app_env):
     at.selectbox(key="ov_label").set_value("Any").run()
     at.multiselect(key="ov_prompts").set_value(["greet"]).run()
     assert {m.label: m.value for m in at.metric}["Runs"] == "4"
+    # the figures are shared by sessions until a run is recorded: the next render counts it
+    again = AppTest.from_file(str(PAGES / "overview.py"), default_timeout=120).run()
+    assert {m.label: m.value for m in again.metric}["Runs"] == "4" and "figures as of" in again.caption[-1].value
+    _record([_run(4)])
+    assert {m.label: m.value for m in again.run().metric}["Runs"] == "5"
 
 
 def test_overview_on_an_empty_database_invites_a_first_run(app_env):
@@ -100,7 +105,7 @@ def test_records_page_filters_pages_and_opens_a_run(app_env):
     assert [t.label for t in at.tabs][:2] == ["Trace", "Metrics (1)"]
     stages = at.dataframe[0].value
     assert list(stages["stage"]) == ["render", "scrub_input"] and list(stages["shared by rows"]) == ["", "4"]
-    assert any(runs[7].run_id in c.value for c in at.code)
+    assert any(f"/records?id={runs[7].run_id}" in m.value for m in at.markdown)
     at = AppTest.from_file(str(PAGES / "records.py"), default_timeout=120)
     at.query_params["id"] = "0" * 32
     at.run()

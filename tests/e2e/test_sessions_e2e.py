@@ -116,8 +116,8 @@ def test_a_link_opened_while_signed_out_lands_on_its_item_after_sign_in(linked_a
         page.get_by_role("heading", name="Compare").wait_for()
         settle(page)
         expect(page).to_have_url(re.compile(r"/compare\?id=" + comparison))
-        link = page.get_by_test_id("stCode").filter(has_text="/compare?id=")
-        expect(link).to_contain_text(f"{url}/compare?id={comparison}")
+        link = page.get_by_role("link", name=re.compile(r"compare\?id="))
+        expect(link).to_have_attribute("href", f"{url}/compare?id={comparison}")
         shoot(page, "compare-from-a-link.png", tmp_path)
 
         # signed in (the cookie), another link opens at once: an evaluation run
@@ -125,7 +125,7 @@ def test_a_link_opened_while_signed_out_lands_on_its_item_after_sign_in(linked_a
         page.goto(f"{url}/evaluations?run={seeded['evaluation']}")
         page.get_by_role("heading", name="Evaluations").wait_for()
         settle(page)
-        expect(page.get_by_test_id("stCode").filter(has_text="/evaluations?run=")).to_contain_text(seeded["evaluation"])
+        expect(page.get_by_role("link", name=re.compile(r"evaluations\?run="))).to_contain_text(seeded["evaluation"])
         expect(page).to_have_url(re.compile(r"/evaluations\?run=" + seeded["evaluation"]))
     except BaseException:
         _failure_shot(page, "sessions-link-failure.png")
