@@ -15,7 +15,8 @@ Each backend is measured in a process of its own (TruLens keeps one session per 
 - each page's first render for a new session in Chromium, against ``python launch.py`` on that
   database: from navigation in a new tab until the page's last element is shown and Streamlit
   reports the script done (median of 3; the browser's cache holds Streamlit's scripts, as a
-  returning user's does; the very first visit, which also warms the server, is its cold start);
+  returning user's does; the very first visit, which also warms the server, is its cold start),
+  and the same for a one-line Streamlit page with the project's settings: the framework's floor;
 - one page of records with filters (30 days, PII found, one provider, slowest first; and a free-text
   search), one record's detail;
 - TruLens's ``get_leaderboard()`` and ``get_records_and_feedback()`` (once each), and how many
@@ -36,6 +37,8 @@ import subprocess
 import sys
 import time
 from datetime import date, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -162,10 +165,10 @@ def _median(fn, repeats: int = 5) -> tuple[float, float]:
 def browser_renders(url: str, settings: Settings, record_id: str) -> dict[str, Any]:
     """Each page's first render for a new session in Chromium: from navigation until the page's
     last element is on screen and Streamlit reports the script done (median of 3 sessions, after
-    one visit that warms the server process)."""
-    import socket
+    one visit that warms the server process). Beside them, the same for a one-line Streamlit page
+    served with the project's Streamlit settings: the framework's own floor on this machine."""
+    import shutil
     import tempfile
-    import urllib.request
 
     from bench.browser import chromium_path, launch_chromium
 
@@ -174,51 +177,71 @@ def browser_renders(url: str, settings: Settings, record_id: str) -> dict[str, A
         return {"render_error": "no Chromium (apt-get install chromium): first renders not measured"}
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
     pages = {
         "render_overview": ("", "Newest flagged runs"),
         "render_records": ("records", "Runs 1–"),
         "render_record": (f"records?id={record_id}", "Link to this record"),
     }
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="pf-bench-serve-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="pf-bench-serve-") as tmp, sync_playwright() as pw:
+        browser = launch_chromium(pw, path)
         env = {**_env(url, settings), "PROMPTFORGE_DATA_DIR": tmp}
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "launch.py"), "--no-demo", "--single-user", "--port", str(port), "--host", "127.0.0.1"],
-            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                try:
-                    with urllib.request.urlopen(base + "/_stcore/health", timeout=1):
-                        break
-                except OSError:
-                    time.sleep(0.2)
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw, path)
-                t0 = time.perf_counter()
-                _visit(browser.new_context(), base + "/", "Newest flagged runs", close=True)
-                out["render_cold_start"] = time.perf_counter() - t0
-                # one browser (its cache holds Streamlit's scripts, as a returning user's does), and
-                # a new tab, so a new session, for every visit
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                _visit(context, base + "/", "Newest flagged runs")
-                for key, (address, last) in pages.items():
-                    times = []
-                    for _ in range(3):
-                        t0 = time.perf_counter()
-                        _visit(context, f"{base}/{address}", last)
-                        times.append(time.perf_counter() - t0)
-                    out[key] = statistics.median(times)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        app = [sys.executable, str(ROOT / "launch.py"), "--no-demo", "--single-user", "--host", "127.0.0.1", "--port"]
+        with _serving(app, ROOT, env) as base:
+            t0 = time.perf_counter()
+            _visit(browser.new_context(), base + "/", "Newest flagged runs", close=True)
+            out["render_cold_start"] = time.perf_counter() - t0
+            # one browser (its cache holds Streamlit's scripts, as a returning user's does), and
+            # a new tab, so a new session, for every visit
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            _visit(context, base + "/", "Newest flagged runs")
+            for key, (address, last) in pages.items():
+                out[key] = _median_visit(context, f"{base}/{address}", last)
+        floor = Path(tmp) / "floor"
+        floor.mkdir()
+        shutil.copytree(ROOT / ".streamlit", floor / ".streamlit", ignore=shutil.ignore_patterns("secrets*"))
+        (floor / "one_line.py").write_text('import streamlit as st\n\nst.title("PromptForge")\nst.write("Ready.")\n')
+        one_line = [sys.executable, "-m", "streamlit", "run", "one_line.py", "--server.address", "127.0.0.1", "--server.port"]
+        with _serving(one_line, floor, dict(os.environ)) as base:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            _visit(context, base + "/", "Ready.")
+            out["render_floor"] = _median_visit(context, base + "/", "Ready.")
+        browser.close()
     return out
+
+
+@contextmanager
+def _serving(command: list[str], cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """Run ``command`` + a free port until its health check answers; yields its base address."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([*command, str(port)], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(base + "/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def _median_visit(context, address: str, last_text: str, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        _visit(context, address, last_text)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def _visit(context, address: str, last_text: str, close: bool = False) -> None:
@@ -339,6 +362,7 @@ FIGURES = [
     ("detail", "one record's detail (data)", "s", FLOOR_PAGE_S),
     ("render_record", "a record's page first render", "s", FLOOR_RENDER_S),
     ("render_cold_start", "the server's first page (cold start)", "s", None),
+    ("render_floor", "a one-line Streamlit page (the framework's floor)", "s", None),
     ("trulens_leaderboard", "TruLens get_leaderboard()", "s", None),
     ("trulens_records", "TruLens get_records_and_feedback()", "s", None),
     ("speedup", "page of records vs get_records_and_feedback", "x", FLOOR_SPEEDUP),
