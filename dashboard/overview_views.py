@@ -149,6 +149,7 @@ def leaderboard(board: list[dict]) -> None:
         ]),
         hide_index=True,
         width="stretch",
+        placeholder="–",  # a figure a version has none of (a metric it was never scored on)
         column_config={
             "flag rate": st.column_config.NumberColumn(format="percent"),
             "block rate": st.column_config.NumberColumn(format="percent"),
