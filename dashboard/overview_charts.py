@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from datetime import timedelta
+
 from storage.overview import as_date
 
 OUTCOME_COLOURS = {"allowed": "#2E7D32", "flagged": "#F9A825", "blocked": "#C62828", "errors": "#EF6C00"}
@@ -13,6 +15,19 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h",
 
 def _titled(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=height, **_LAYOUT)
+    return fig
+
+
+def _days_axis(fig: go.Figure, x: list, bucket: str) -> go.Figure:
+    """Dates on the x axis as days (never times of day), a tick per day or week when there are
+    few, and a lone bucket in the middle of its own span rather than stretched to fill the axis."""
+    step = timedelta(days=7 if bucket == "week" else 1)
+    fig.update_xaxes(type="date", tickformat="%b %-d", hoverformat="%Y-%m-%d")
+    if len(x) <= 10:
+        fig.update_xaxes(dtick=step.days * 86_400_000)
+    if len(x) == 1:
+        fig.update_xaxes(range=[x[0] - step, x[0] + step])
+    fig.update_traces(width=0.8 * step.total_seconds() * 1000, selector=dict(type="bar"))  # as wide as its day
     return fig
 
 
@@ -27,7 +42,7 @@ def runs_over_time(over_time: list[dict], bucket: str) -> go.Figure:
     }
     fig = go.Figure([go.Bar(x=x, y=y, name=name, marker_color=OUTCOME_COLOURS[name]) for name, y in series.items()])
     fig.update_layout(barmode="stack")
-    return _titled(fig, f"Runs per {bucket}, by outcome")
+    return _days_axis(_titled(fig, f"Runs per {bucket}, by outcome"), x, bucket)
 
 
 def rates_over_time(over_time: list[dict], bucket: str) -> go.Figure:
@@ -37,7 +52,7 @@ def rates_over_time(over_time: list[dict], bucket: str) -> go.Figure:
         fig.add_scatter(x=x, y=[row[key] / row["runs"] if row["runs"] else None for row in over_time], name=name,
                         mode="lines+markers", line_color=colour)
     fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-    return _titled(fig, f"Flag, block and error rates per {bucket}")
+    return _days_axis(_titled(fig, f"Flag, block and error rates per {bucket}"), x, bucket)
 
 
 def latency_over_time(over_time: list[dict], bucket: str) -> go.Figure:
@@ -47,14 +62,14 @@ def latency_over_time(over_time: list[dict], bucket: str) -> go.Figure:
         fig.add_scatter(x=x, y=[None if row[key] is None else row[key] * 1000 for row in over_time], name=name,
                         mode="lines+markers", line_color=colour)
     fig.update_yaxes(title="ms", rangemode="tozero")
-    return _titled(fig, f"Model latency per {bucket} (completed runs)")
+    return _days_axis(_titled(fig, f"Model latency per {bucket} (completed runs)"), x, bucket)
 
 
 def cost_over_time(over_time: list[dict], bucket: str) -> go.Figure:
     x = [as_date(row["bucket"]) for row in over_time]
     fig = go.Figure(go.Bar(x=x, y=[row["cost_usd"] or 0 for row in over_time], marker_color="#00897B", name="cost"))
     fig.update_yaxes(title="USD", tickprefix="$")
-    return _titled(fig, f"Model cost per {bucket}")
+    return _days_axis(_titled(fig, f"Model cost per {bucket}"), x, bucket)
 
 
 def pii_by_type(rows: list[dict]) -> go.Figure:
@@ -83,4 +98,5 @@ def metric_means_over_time(rows: list[dict], names: list[str], bucket: str, titl
     for name in names:
         points = [r for r in rows if r["name"] == name]
         fig.add_scatter(x=[as_date(r["bucket"]) for r in points], y=[r["mean"] for r in points], name=name, mode="lines+markers")
-    return _titled(fig, title)
+    days = sorted({as_date(r["bucket"]) for r in rows if r["name"] in names})
+    return _days_axis(_titled(fig, title), days, bucket)
