@@ -12,7 +12,6 @@ from dashboard import run_scope
 from dashboard.links import link
 from storage.overview import Overview
 
-_PLOT = {"displayModeBar": False}
 
 
 def demo_notice(demo: dict) -> None:
@@ -73,19 +72,27 @@ def charts(figures: Overview) -> None:
                 draw(figures)
 
 
+def _chart(option: dict, height: int = oc.HEIGHT) -> None:
+    st.echarts_chart(option, height=height, width="stretch")
+
+
 def _activity(figures: Overview) -> None:
     left, right = st.columns(2)
-    left.plotly_chart(oc.runs_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
-    right.plotly_chart(oc.rates_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
+    with left:
+        _chart(oc.runs_over_time(figures.over_time, figures.bucket))
+    with right:
+        _chart(oc.rates_over_time(figures.over_time, figures.bucket))
 
 
 def _safety(figures: Overview) -> None:
     left, right = st.columns(2)
     if figures.pii_by_type:
-        left.plotly_chart(oc.pii_by_type(figures.pii_by_type), width="stretch", config=_PLOT)
+        with left:
+            _chart(oc.pii_by_type(figures.pii_by_type), oc.pii_height(figures.pii_by_type))
     else:
         left.caption("No PII was scrubbed in this period.")
-    right.plotly_chart(oc.verdicts(figures.verdicts), width="stretch", config=_PLOT)
+    with right:
+        _chart(oc.verdicts(figures.verdicts))
 
 
 def _quality(figures: Overview) -> None:
@@ -113,19 +120,17 @@ def _quality(figures: Overview) -> None:
     chosen = st.multiselect("Metrics over time", names, default=[n for n in names if "toxic" in n or "similar" in n][:3] or names[:2],
                             key="ov_metrics")
     if chosen:
-        st.plotly_chart(oc.metric_means_over_time(figures.metric_over_time, chosen, bucket, f"Mean per {bucket}"),
-                        width="stretch", config=_PLOT)
+        _chart(oc.metric_means_over_time(figures.metric_over_time, chosen, bucket, f"Mean per {bucket}"))
     if human:
-        st.plotly_chart(
-            oc.metric_means_over_time(figures.metric_over_time, [m["name"] for m in human], bucket, f"Human scores per {bucket}"),
-            width="stretch", config=_PLOT,
-        )
+        _chart(oc.metric_means_over_time(figures.metric_over_time, [m["name"] for m in human], bucket, f"Human scores per {bucket}"))
 
 
 def _speed(figures: Overview) -> None:
     left, right = st.columns(2)
-    left.plotly_chart(oc.latency_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
-    right.plotly_chart(oc.cost_over_time(figures.over_time, figures.bucket), width="stretch", config=_PLOT)
+    with left:
+        _chart(oc.latency_over_time(figures.over_time, figures.bucket))
+    with right:
+        _chart(oc.cost_over_time(figures.over_time, figures.bucket))
 
 
 def leaderboard(board: list[dict]) -> None:

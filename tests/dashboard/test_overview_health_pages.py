@@ -56,11 +56,11 @@ def test_overview_shows_figures_charts_leaderboard_and_flagged_runs(app_env):
     assert list(board["prompt"]) == ["greet@v1", "greet@v2"] and list(board["runs"]) == [3, 1]
     # only the open tab is drawn: Activity's two charts, not the other tabs' six
     assert [t.label for t in at.tabs] == ["Activity", "Safety", "Quality", "Latency & cost"]
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("echarts_chart")) == 2
     at.session_state["ov_tab"] = "Safety"
     at.run()
-    assert not at.exception and len(at.get("plotly_chart")) == 2
-    assert "PII entities scrubbed" in at.get("plotly_chart")[0].proto.spec
+    assert not at.exception and len(at.get("echarts_chart")) == 2
+    assert "PII entities scrubbed" in at.get("echarts_chart")[0].proto.spec
     flagged = at.dataframe[-1].value
     assert len(flagged) == 2 and flagged["open"].iloc[0].startswith("/records?id=")
     # a filter the runs do not match: the page says so instead of drawing empty charts
