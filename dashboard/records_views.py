@@ -269,14 +269,21 @@ def run_context(detail: RunDetail) -> None:
 
 
 def run_audit(detail: RunDetail) -> None:
-    if not detail.audit:
+    """The run's audit events, read when this tab is opened (they are the one part of a run's
+    page that reads the audit trail after the run)."""
+    try:
+        events = services.store().run_audit(detail.run["record_id"], detail.run["started_at"])
+    except PromptForgeError as exc:
+        show_error(exc)
+        return
+    if not events:
         st.caption("No audit event names this run.")
         return
     st.dataframe(
         [
             {"seq": e.seq, "time (UTC)": e.ts, "actor": e.actor, "action": e.action, "target": e.target,
              "details": json.dumps(e.details, sort_keys=True)[:300]}
-            for e in detail.audit
+            for e in events
         ],
         hide_index=True,
         width="stretch",
@@ -286,14 +293,14 @@ def run_audit(detail: RunDetail) -> None:
 def run_page(record_id: str) -> None:
     """One run: the header, then its trace, metrics, reviews, context and audit events."""
     try:
-        detail = services.store().run_detail(record_id)
+        detail = services.store().run_detail(record_id, audit=False)
     except PromptForgeError as exc:
         show_error(exc)
         return
     run_header(detail)
     tabs = st.tabs(
         ["Trace", f"Metrics ({len(detail.run.get('metrics', []))})", f"Reviews ({len(detail.annotations)})",
-         "Evaluation & comparison", f"Audit ({len(detail.audit)})"],
+         "Evaluation & comparison", "Audit events"],
         key="rec_tab", on_change="rerun",  # only the open tab is drawn
     )
     shows = (lambda: run_trace(detail.run), lambda: run_metrics(detail.run), lambda: run_annotations(detail),

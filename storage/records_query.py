@@ -119,7 +119,7 @@ def versions(conn: sa.Connection) -> list[str]:
 @dataclass
 class RunDetail:
     """One run with what surrounds it: its annotations, the evaluation run or comparison it
-    belongs to, and its audit events."""
+    belongs to, and (when asked for) its audit events."""
 
     run: dict[str, Any]
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -129,8 +129,9 @@ class RunDetail:
     audit: list[Any] = field(default_factory=list)
 
 
-def run_detail(conn: sa.Connection, events: sa.Table, record_id: str) -> RunDetail:
-    """Everything about one run; ``NotFoundError`` if it is unknown."""
+def run_detail(conn: sa.Connection, events: sa.Table, record_id: str, audit: bool = True) -> RunDetail:
+    """Everything about one run; ``NotFoundError`` if it is unknown. ``audit=False`` leaves out
+    its audit events (``run_audit``), the one part that reads the audit trail after the run."""
     run = run_index.get_run(conn, events, record_id)
     detail = RunDetail(run)
     a = schema.annotations.c
@@ -158,8 +159,14 @@ def run_detail(conn: sa.Connection, events: sa.Table, record_id: str) -> RunDeta
         detail.evaluation = dict(found._mapping) if found else None
         if found is not None:
             detail.comparisons = _comparisons_of(conn, found.id, found.prompt_ref.split("@")[0])
-    detail.audit = _audit_of(conn, record_id, run["started_at"])
+    if audit:
+        detail.audit = _audit_of(conn, record_id, run["started_at"])
     return detail
+
+
+def run_audit(conn: sa.Connection, record_id: str, started_at) -> list[Any]:
+    """The audit events that name a run (recorded with it or after it)."""
+    return _audit_of(conn, record_id, started_at)
 
 
 def _comparisons_of(conn: sa.Connection, eval_run_id: str, slug: str) -> list[dict[str, Any]]:

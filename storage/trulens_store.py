@@ -268,12 +268,19 @@ class TruLensStore:
         with storage_errors(self.engine), self.engine.connect() as conn:
             return records_query.page_of_runs(conn, self._events, run_filter, **options)
 
-    def run_detail(self, record_id: str):
-        """One run with its annotations, evaluation run, comparisons, queues and audit events."""
+    def run_detail(self, record_id: str, audit: bool = True):
+        """One run with its annotations, evaluation run, comparisons, queues and (``audit``) audit events."""
         from storage import records_query
 
         with storage_errors(self.engine), self.engine.connect() as conn:
-            return records_query.run_detail(conn, self._events, record_id)
+            return records_query.run_detail(conn, self._events, record_id, audit=audit)
+
+    def run_audit(self, record_id: str, started_at) -> list:
+        """The audit events that name a run (see ``storage.records_query.run_audit``)."""
+        from storage import records_query
+
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return records_query.run_audit(conn, record_id, started_at)
 
     def filter_choices(self) -> dict[str, list[str]]:
         """What the filters can pick: prompts, providers and metric names recorded so far."""

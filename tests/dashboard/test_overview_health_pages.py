@@ -106,6 +106,9 @@ def test_records_page_filters_pages_and_opens_a_run(app_env):
     stages = at.dataframe[0].value
     assert list(stages["stage"]) == ["render", "scrub_input"] and list(stages["shared by rows"]) == ["", "4"]
     assert any(f"/records?id={runs[7].run_id}" in m.value for m in at.markdown)
+    at.session_state["rec_tab"] = "Audit events"  # read only when its tab is opened
+    at.run()
+    assert not at.exception and any("No audit event names this run" in c.value for c in at.caption)
     at = AppTest.from_file(str(PAGES / "records.py"), default_timeout=120)
     at.query_params["id"] = "0" * 32
     at.run()

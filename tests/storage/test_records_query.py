@@ -135,6 +135,10 @@ def test_a_runs_detail_has_its_trace_annotations_and_audit_events(store, recorde
     detail = store.run_detail(runs[4].run_id)
     assert detail.run["input"].startswith("Summarise the loan") and len(detail.run["stages"]) == 6
     assert [e.details["record_id"] for e in detail.audit] == [runs[4].run_id]
+    # the page reads the audit events only when their tab is opened
+    lean = store.run_detail(runs[4].run_id, audit=False)
+    assert lean.audit == [] and lean.run["record_id"] == runs[4].run_id
+    assert [e.details["record_id"] for e in store.run_audit(runs[4].run_id, lean.run["started_at"])] == [runs[4].run_id]
     assert detail.evaluation is None and detail.annotations == [] and detail.queues == []
     assert {m["name"] for m in detail.run["metrics"]} == {"toxicity", "similarity"}
     with pytest.raises(NotFoundError):
