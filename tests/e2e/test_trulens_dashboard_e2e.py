@@ -174,7 +174,12 @@ def test_trulens_dashboard_serves_our_runs_offline_and_stops_with_its_launcher(r
 
         status, content_type, body = _get(port, "/")
         assert status == 200 and content_type.startswith("text/html") and 'id="root"' in body
-        assert f"ready at http://127.0.0.1:{port}" in (tmp_path / "trulens.log").read_text()
+        # the launcher polls the same health route every 0.2 s: it says "ready" just after we saw it answer
+        log = tmp_path / "trulens.log"
+        deadline = time.time() + 10
+        while f"ready at http://127.0.0.1:{port}" not in log.read_text() and time.time() < deadline:
+            time.sleep(0.1)
+        assert f"ready at http://127.0.0.1:{port}" in log.read_text()
 
         context = chromium.new_context(viewport={"width": 1400, "height": 1000})
         outside: list[str] = []
