@@ -76,12 +76,15 @@ def _chart(option: dict, height: int = oc.HEIGHT) -> None:
     st.echarts_chart(option, height=height, width="stretch")
 
 
+def _side_by_side(left: dict, right: dict) -> None:
+    columns = st.columns(2)
+    for column, option in zip(columns, (left, right), strict=True):
+        with column:
+            _chart(option)
+
+
 def _activity(figures: Overview) -> None:
-    left, right = st.columns(2)
-    with left:
-        _chart(oc.runs_over_time(figures.over_time, figures.bucket))
-    with right:
-        _chart(oc.rates_over_time(figures.over_time, figures.bucket))
+    _side_by_side(oc.runs_over_time(figures.over_time, figures.bucket), oc.rates_over_time(figures.over_time, figures.bucket))
 
 
 def _safety(figures: Overview) -> None:
@@ -126,11 +129,7 @@ def _quality(figures: Overview) -> None:
 
 
 def _speed(figures: Overview) -> None:
-    left, right = st.columns(2)
-    with left:
-        _chart(oc.latency_over_time(figures.over_time, figures.bucket))
-    with right:
-        _chart(oc.cost_over_time(figures.over_time, figures.bucket))
+    _side_by_side(oc.latency_over_time(figures.over_time, figures.bucket), oc.cost_over_time(figures.over_time, figures.bucket))
 
 
 def leaderboard(board: list[dict]) -> None:

@@ -31,6 +31,7 @@ from evaluation.registry import metric_class
 from execution.evaluate import Evaluator
 from execution.pipeline import Pipeline
 from security.identity import Permission
+from security.typed_text import TypedText
 from storage.comparisons import DECISIONS, PREFERENCE_NAMES, ComparisonRow, ComparisonTable, Preference
 from storage.records import MetricValue
 
@@ -126,7 +127,7 @@ class Comparisons:
         self.principal.require(Permission.EVALUATE, "start comparisons")
         if not 1 <= int(repeats) <= MAX_REPEATS:
             raise InputError(f"Repeats must be between 1 and {MAX_REPEATS}.", "Use 1 for deterministic models.")
-        title = self._title(title)
+        title = TypedText(self.pipeline.scrubber).limited(title, "The title", 255)
         registry = self.evaluator._registry()
         version_a = registry.resolve(prompt_a)  # an unreadable prompt fails here
         version_b = registry.resolve(prompt_b or prompt_a)
@@ -495,13 +496,6 @@ class Comparisons:
         return self._get(row.id)
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _title(self, title: str | None) -> str:
-        """A typed title, scrubbed like every other typed text (longer than 255 is refused)."""
-        title = (title or "").strip()
-        if len(title) > 255:
-            raise InputError(f"The title is {len(title)} characters long.", "Keep it to 255 characters.")
-        return self.pipeline.scrubber.scrub(title).text if title else ""
 
     def _get(self, comparison_id: str) -> ComparisonRow:
         row = self.table.get(comparison_id)

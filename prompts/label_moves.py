@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from config.errors import InputError, NotFoundError, PermissionDenied
 from prompts.registry import PRODUCTION, PromptRegistry
 from security.identity import Permission
-from security.typed_text import TypedText
+from security.typed_text import TypedText, within
 from storage.label_requests import LabelRequest, LabelRequestTable
 from storage.prompts import PromptVersion
 from storage.schema import utcnow
@@ -197,7 +197,7 @@ class LabelMoves:
     def _decide(self, request: LabelRequest, status: str, note: str, from_status: str = "pending") -> LabelRequest:
         decided = replace(
             request, status=status, decided_by=self.principal.actor, decided_at=utcnow(),
-            note=self._scrub(_limited(note, "The note")) or None,
+            note=self._scrub.limited(note, "The note", MAX_TEXT) or None,
         )
         if not self.table.decide(
             request.id, status, decided.decided_by, decided.decided_at, decided.note, from_status=from_status
@@ -249,17 +249,7 @@ class LabelMoves:
 
 
 def _required(text: str, message: str, hint: str) -> str:
-    text = _limited(text, "The reason")
+    text = within(text, "The reason", MAX_TEXT)
     if not text:
         raise InputError(message, hint)
     return text
-
-
-def _limited(text: str, what: str) -> str:
-    """``text`` stripped; longer than ``MAX_TEXT`` is refused rather than cut (a cut could split
-    a phone number or an IBAN so the scrubber no longer sees it)."""
-    text = (text or "").strip()
-    if len(text) > MAX_TEXT:
-        raise InputError(f"{what} is {len(text):,} characters long.", f"Keep it to {MAX_TEXT:,} characters.")
-    return text
-

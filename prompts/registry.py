@@ -332,14 +332,6 @@ class PromptRegistry:
     def _read(self) -> None:
         self.principal.require(Permission.READ_RUNS, "read prompts")
 
-    def _change_note(self, note: str) -> str:
-        """The note, scrubbed: reviewers and auditors read it, so a name or a number typed in it
-        is stored as a placeholder. Longer than ``MAX_NOTE`` is refused rather than cut."""
-        note = note.strip()
-        if len(note) > MAX_NOTE:
-            raise InputError(f"The change note is {len(note):,} characters long.", f"Keep it to {MAX_NOTE:,} characters.")
-        return TypedText(self._scrubber)(note)
-
     def _store_version(self, slug: str, compiled: Compiled, note: str, base: int) -> SaveResult:
         report = compiled.lint
         if report is not None and report.errors:
@@ -353,7 +345,9 @@ class PromptRegistry:
                 {"role": m.role, "content": project(m.content, compiled.variables)} for m in spec.messages
             ] if kind == "chat" else None,
             model_defaults=spec.defaults.to_dict(), response_format=spec.response_format,
-            change_note=self._change_note(note), created_by=self.principal.actor,
+            # reviewers and auditors read it: a name or a number typed in it is stored as a placeholder
+            change_note=TypedText(self._scrubber).limited(note, "The change note", MAX_NOTE),
+            created_by=self.principal.actor,
         )
         try:
             version, created = self.store.add_version(slug, new, base=base)

@@ -160,13 +160,8 @@ def run_detail(conn: sa.Connection, events: sa.Table, record_id: str, audit: boo
         if found is not None:
             detail.comparisons = _comparisons_of(conn, found.id, found.prompt_ref.split("@")[0])
     if audit:
-        detail.audit = _audit_of(conn, record_id, run["started_at"])
+        detail.audit = run_audit(conn, record_id, run["started_at"])
     return detail
-
-
-def run_audit(conn: sa.Connection, record_id: str, started_at) -> list[Any]:
-    """The audit events that name a run (recorded with it or after it)."""
-    return _audit_of(conn, record_id, started_at)
 
 
 def _comparisons_of(conn: sa.Connection, eval_run_id: str, slug: str) -> list[dict[str, Any]]:
@@ -181,7 +176,7 @@ def _comparisons_of(conn: sa.Connection, eval_run_id: str, slug: str) -> list[di
     return found
 
 
-def _audit_of(conn: sa.Connection, record_id: str, started_at) -> list[Any]:
+def run_audit(conn: sa.Connection, record_id: str, started_at) -> list[Any]:
     """The audit events that name this run (recorded with it or after it)."""
     t = schema.audit_events.c
     first = conn.execute(sa.select(sa.func.min(t.seq)).where(t.ts >= started_at - _AUDIT_LOOKBACK)).scalar()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,28 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextmanager
+def served_demo(folder: Path, username: str, role):
+    """The demo workspace in ``folder``, an account ``username`` with ``role``, and the app served on
+    it: yields (url, password, what the demo seeded, settings); stops the app and releases the
+    process's TruLens session after."""
+    from config.settings import Settings
+    from execution.demo import seed_demo
+    from security.identity.bootstrap import account_service
+    from storage.trulens_store import close_all_stores
+
+    database_url = f"sqlite:///{(folder / 'promptforge.db').resolve()}"
+    settings = Settings(data_dir=folder, database_url=database_url)
+    seeded = seed_demo(settings, log=lambda message: None)
+    password = account_service(settings).ensure_user(username, {role}, by="system:e2e-test")
+    proc, url = serve_app(folder, {"PROMPTFORGE_DATA_DIR": str(folder), "PROMPTFORGE_DATABASE_URL": database_url})
+    try:
+        yield url, password, seeded, settings
+    finally:
+        _stop(proc)
+        close_all_stores()  # TruLens keeps one session per process: release it for the tests that follow
 
 
 @pytest.fixture

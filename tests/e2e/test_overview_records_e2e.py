@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import _stop, serve_app
+from tests.e2e.conftest import served_demo
 from tests.e2e.helpers import open_page, settle, shoot, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -17,22 +17,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):
-    from config.settings import Settings
-    from execution.demo import seed_demo
     from security.identity import Role
-    from security.identity.bootstrap import account_service
 
-    folder = tmp_path_factory.mktemp("overview")
-    database_url = f"sqlite:///{(folder / 'promptforge.db').resolve()}"
-    settings = Settings(data_dir=folder, database_url=database_url)
-    seed_demo(settings, log=lambda message: None)
-    password = account_service(settings).ensure_user("aud", {Role.AUDITOR}, by="system:e2e-test")
-    proc, url = serve_app(folder, {"PROMPTFORGE_DATA_DIR": str(folder), "PROMPTFORGE_DATABASE_URL": database_url})
-    yield url, password
-    _stop(proc)
-    from storage.trulens_store import close_all_stores
-
-    close_all_stores()  # TruLens keeps one session per process: release it for the tests that follow
+    with served_demo(tmp_path_factory.mktemp("overview"), "aud", Role.AUDITOR) as (url, password, _seeded, _settings):
+        yield url, password
 
 
 def _metric(page, label: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import _stop, serve_app
+from tests.e2e.conftest import served_demo
 from tests.e2e.helpers import open_page, settle, shoot, sign_in, sign_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -21,22 +21,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def linked_app(tmp_path_factory):
     """The demo workspace (an evaluation run, a comparison, a review queue) and an analyst."""
-    from config.settings import Settings
-    from execution.demo import seed_demo
     from security.identity import Role
-    from security.identity.bootstrap import account_service
 
-    folder = tmp_path_factory.mktemp("sessions")
-    database_url = f"sqlite:///{(folder / 'promptforge.db').resolve()}"
-    settings = Settings(data_dir=folder, database_url=database_url)
-    seeded = seed_demo(settings, log=lambda message: None)
-    password = account_service(settings).ensure_user("ana", {Role.ANALYST}, by="system:e2e-test")
-    proc, url = serve_app(folder, {"PROMPTFORGE_DATA_DIR": str(folder), "PROMPTFORGE_DATABASE_URL": database_url})
-    yield url, password, seeded, settings
-    _stop(proc)
-    from storage.trulens_store import close_all_stores
-
-    close_all_stores()  # TruLens keeps one session per process: release it for the tests that follow
+    with served_demo(tmp_path_factory.mktemp("sessions"), "ana", Role.ANALYST) as served:
+        yield served
 
 
 def _session_cookie(page, present: bool = True, timeout: float = 15) -> dict | None:
