@@ -70,7 +70,10 @@ def test_a_queue_takes_matching_runs_and_runs_recorded_later(world):
     none = queues.create("nothing-yet", QueueFilter(metric=MetricBound("total_tokens", below=0)))
     assert none.matching == 0  # the page says so; the queue still collects later matches
     half = queues.create("sample", QueueFilter(sample=0.5))
-    assert 0 < queues.progress(queues.get("sample"))["items"] < 9 and half.matching == queues.progress(queues.get("sample"))["items"]
+    with pipeline.store.engine.connect() as conn:
+        ids = [rid for (rid,) in conn.execute(sa.select(schema.runs.c.record_id))]
+    in_lower_half = sum(1 for rid in ids if int(rid[:4], 16) < 0x8000)  # the share is chosen by record id
+    assert half.matching == queues.progress(queues.get("sample"))["items"] == in_lower_half
 
     pipeline.run_batch(pipeline.template("Answer the customer: {{ q }}"), [{"q": "Call John Smith on 212-555-0143."}], provider="offline")
     pipeline.store.flush()
