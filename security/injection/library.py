@@ -4,7 +4,11 @@ object per line in ``security/injection/library/`` (see its README).
 - ``attacks.jsonl``: known direct attacks, each with its rule category;
 - ``assistant_requests.jsonl``: requests addressed to an assistant (what an indirect
   injection hides in a document);
-- ``document_text.jsonl``: what documents ordinarily say, requests to their reader included.
+- ``document_text.jsonl``: what documents ordinarily say, requests to their reader included;
+- ``attacks_varied.jsonl``: attacks worded every other way (polite, smuggled into a task, notes
+  to the AI, invented authority, tools, exfiltration, obfuscation) in fifteen languages;
+- ``lookalikes.jsonl``: benign prompts that look like attacks (talk about injection, system
+  prompts being written, lasting preferences, training role-play), the same languages.
 
 A team adds its own examples in files of the same names in ``injection.library_dir``;
 they are read after the built-in ones.
@@ -23,6 +27,8 @@ BUILTIN_DIR = Path(__file__).resolve().parent / "library"
 ATTACKS = "attacks.jsonl"
 REQUESTS = "assistant_requests.jsonl"
 DOCUMENTS = "document_text.jsonl"
+VARIED_ATTACKS = "attacks_varied.jsonl"
+LOOKALIKES = "lookalikes.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,12 @@ pattern words the same way twice.
   it.
 
 Each rule fits a logistic regression on the embedded libraries the first time it is
-used (about a second; nothing is downloaded or stored) and reports, for every hit, the
-library example it is closest to and how close. The embedder comes through a factory,
-so the model loads on first use, once per process, and tests pass their own.
+used (a few seconds; nothing is downloaded or stored) and reports, for every hit, the
+library example it is closest to and how close. ``SimilarToKnownAttack`` also gives its
+classifier the wording-independent cues of each piece (``security/injection/cues.py``)
+beside the embedding, and is taught the varied attacks and the benign look-alikes too.
+The embedder comes through a factory, so the model loads on first use, once per process,
+and tests pass their own.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ import numpy as np
 
 from config.models import Embedder
 from security.injection import library
+from security.injection.cues import any_cue, cue_vector
 from security.injection.library import Example
 from security.injection.rules import CATEGORIES, Hit, Rule, excerpt
+from security.injection.vectors import teaching_vectors
 from security.injection.segments import Span, chunks, sentences, windows, word_count
 
 EmbedderFactory = Callable[[], Embedder]
+Features = Callable[[list[str]], np.ndarray]
 
 # the forms a task for an assistant takes, which document text rarely does: a sentence that
 # opens with a task verb ("Summarise...", "Provide a list of...", "Translate..."; a reader is
@@ -71,12 +77,23 @@ class Taught:
     positive example closest to each vector and its cosine.
     """
 
-    def __init__(self, positives: Sequence[Example], negatives: Sequence[Example], c: float = 1.0) -> None:
+    def __init__(
+        self,
+        positives: Sequence[Example],
+        negatives: Sequence[Example],
+        c: float = 1.0,
+        features: Features | None = None,
+        kernel: str = "linear",
+    ) -> None:
         if not positives or not negatives:
             raise ValueError("a semantic rule needs positive and negative examples")
+        if kernel not in ("linear", "rbf"):
+            raise ValueError(f"unknown kernel {kernel!r}")
         self.positives = list(positives)
         self.negatives = list(negatives)
         self.c = c
+        self.features = features  # more columns for the classifier, from the texts themselves
+        self.kernel = kernel
         self._vectors: np.ndarray | None = None
         self._model = None
         self._words = None  # (vectoriser, model) of the cheap word-level stage
@@ -86,15 +103,28 @@ class Taught:
         with self._lock:
             if self._model is not None:
                 return
-            from sklearn.linear_model import LogisticRegression
-
             texts, labels = self._examples()
-            vectors = embedder.encode(texts)
-            self._model = LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000).fit(vectors, labels)
+            vectors = teaching_vectors(embedder, texts)
+            self._model = self.classifier().fit(self._columns(vectors, texts), labels)
             self._vectors = vectors[: len(self.positives)]
 
-    def decision(self, vectors: np.ndarray) -> np.ndarray:
-        return self._model.decision_function(vectors)
+    def classifier(self):
+        """A fresh, unfitted classifier of this kind (balanced class weights)."""
+        if self.kernel == "rbf":
+            from sklearn.svm import SVC
+
+            return SVC(C=self.c, kernel="rbf", gamma="scale", class_weight="balanced")
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000)
+
+    def _columns(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        return vectors if self.features is None else np.c_[vectors, self.features(texts)]
+
+    def decision(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+        """The classifier's decision for the pieces ``texts``, embedded as ``vectors``: the
+        log-odds of "positive" (linear), or the signed margin (rbf)."""
+        return self._model.decision_function(self._columns(vectors, texts))
 
     def _examples(self) -> tuple[list[str], np.ndarray]:
         texts = [e.text for e in self.positives + self.negatives]
@@ -121,28 +151,51 @@ class Taught:
 
 
 class SemanticRule(Rule):
-    """Shared machinery: a lazily built embedder, a taught classifier, batched matching."""
+    """Shared machinery: lazily built embedders, taught classifiers, batched matching.
+
+    A rule has one or more members, each an embedder and a classifier taught on the same
+    examples in that embedder's space; the rule's decision is the members' mean. The first
+    member also names the closest example of every hit.
+    """
 
     uses_model = True
     threshold: float = 0.0  # a piece scoring at least this is a hit...
     strong: float = 1.0  # ...weighing as much as a strong rule from here
 
     def __init__(
-        self, name: str, category: str, description: str, weight: float, embedder: EmbedderFactory, taught: Taught
+        self,
+        name: str,
+        category: str,
+        description: str,
+        weight: float,
+        embedder: EmbedderFactory,
+        taught: Taught,
+        others: Sequence[tuple[EmbedderFactory, Taught]] = (),
     ) -> None:
         super().__init__(name, category, description, weight)
-        self.taught = taught
-        self._factory = embedder
-        self._embedder: Embedder | None = None
+        self.members: list[tuple[EmbedderFactory, Taught]] = [(embedder, taught), *others]
+        self._embedders: list[Embedder | None] = [None] * len(self.members)
         self._lock = threading.Lock()
 
     @property
-    def embedder(self) -> Embedder:
+    def taught(self) -> Taught:
+        return self.members[0][1]
+
+    def embedder_of(self, member: int) -> Embedder:
         with self._lock:
-            if self._embedder is None:
-                self._embedder = self._factory()
-        self.taught.ready(self._embedder)
-        return self._embedder
+            if self._embedders[member] is None:
+                self._embedders[member] = self.members[member][0]()
+        embedder = self._embedders[member]
+        self.members[member][1].ready(embedder)
+        return embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        return self.embedder_of(0)
+
+    def decision(self, pieces: list[str], vectors: Sequence[np.ndarray]) -> np.ndarray:
+        """The members' mean decision for ``pieces``; ``vectors`` holds each member's embedding."""
+        return np.mean([taught.decision(v, pieces) for (_, taught), v in zip(self.members, vectors, strict=True)], axis=0)
 
     def match(self, text: str) -> list[Hit]:
         return self.match_many([text])[0]
@@ -151,8 +204,9 @@ class SemanticRule(Rule):
         """The spans of ``text`` to embed ([] skips the text)."""
         raise NotImplementedError
 
-    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
-        """One score per piece; a piece scoring at least ``self.threshold`` is a hit."""
+    def scores(self, text: str, spans: list[Span], vectors: Sequence[np.ndarray]) -> np.ndarray:
+        """One score per piece (``vectors``: each member's embedding of the pieces); a piece
+        scoring at least ``self.threshold`` is a hit."""
         raise NotImplementedError
 
     def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
@@ -165,19 +219,20 @@ class SemanticRule(Rule):
         flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if not flat:
             return [[] for _ in texts]
-        vectors = self.embedder.encode(flat)  # the model loads and teaches on first use
+        # each model loads and teaches on first use
+        vectors = [self.embedder_of(i).encode(flat) for i in range(len(self.members))]
         out, at = [], 0
         for text, found in zip(texts, spans, strict=True):
-            out.append(self._hits(text, found, vectors[at : at + len(found)]) if found else [])
+            out.append(self._hits(text, found, [v[at : at + len(found)] for v in vectors]) if found else [])
             at += len(found)
         return out
 
-    def _hits(self, text: str, spans: list[Span], vectors: np.ndarray) -> list[Hit]:
+    def _hits(self, text: str, spans: list[Span], vectors: list[np.ndarray]) -> list[Hit]:
         scores = self.scores(text, spans, vectors)
         firing = [i for i, score in enumerate(scores) if score >= self.threshold]
         if not firing:
             return []
-        nearest, similarity = self.taught.nearest(vectors[firing])
+        nearest, similarity = self.taught.nearest(vectors[0][firing])
         hits = []
         for i, best, close in zip(firing, nearest, similarity, strict=True):
             example = self.taught.positives[int(best)]
@@ -187,14 +242,29 @@ class SemanticRule(Rule):
         return hits
 
 
+# how much one cue counts beside the embedding's 384 columns (unit vectors): small, so that a
+# cue alone moves the log-odds only as far as the teaching data says it should
+CUE_SCALE = 0.3
+
+
+def scaled_cues(texts: list[str]) -> np.ndarray:
+    return np.stack([cue_vector(text) for text in texts]) * CUE_SCALE
+
+
 class SimilarToKnownAttack(SemanticRule):
     """A window of the text reads like an attack in the library, not like an ordinary
-    request or document text (the classifier's log-odds, flagged from ``threshold``).
+    request, document or benign look-alike, flagged from ``threshold``.
+
+    Each member (an embedding model; ``embedder`` and then ``others``) has its own
+    classifier, an RBF support-vector machine over the window's embedding and its cues
+    (``cues.py``); the rule's score is the members' mean margin. Models that read text
+    differently (multilingual-e5-small and all-MiniLM-L6-v2) rarely err on the same benign
+    window, so their mean keeps recall at fewer false positives than either alone.
 
     Embedding every window of every prompt would cost more than scrubbing it, so a cheap
-    first stage (word n-grams, taught by the same examples) picks the windows worth
-    embedding: those whose word-level log-odds reach ``word_gate``. The gate is set for
-    recall; the embedding classifier decides.
+    first stage picks the windows worth embedding: those whose word-level log-odds (word
+    n-grams, taught by the same examples) reach ``word_gate``, or that show any cue. The
+    gate is set for recall; the embedding classifiers decide.
     """
 
     def __init__(
@@ -202,22 +272,35 @@ class SimilarToKnownAttack(SemanticRule):
         embedder: EmbedderFactory,
         attacks: Sequence[Example] | None = None,
         ordinary: Sequence[Example] | None = None,
-        threshold: float = 1.0,
-        strong: float = 3.0,
+        threshold: float = 0.0,
+        strong: float = 1.5,
         extra_dir: Path | None = None,
         word_gate: float | None = -0.5,
+        others: Sequence[EmbedderFactory] = (),
+        kernel: str = "rbf",
+        c: float = 10.0,
     ) -> None:
         if attacks is None:
-            attacks = library.load(library.ATTACKS, extra_dir)
+            attacks = library.load(library.ATTACKS, extra_dir) + library.load(library.VARIED_ATTACKS, extra_dir)
         if ordinary is None:
-            ordinary = library.load(library.REQUESTS, extra_dir) + library.load(library.DOCUMENTS, extra_dir)
+            ordinary = (
+                library.load(library.REQUESTS, extra_dir)
+                + library.load(library.DOCUMENTS, extra_dir)
+                + library.load(library.LOOKALIKES, extra_dir)
+            )
+
+        def taught() -> Taught:
+            return Taught(attacks, ordinary, c=c, features=scaled_cues, kernel=kernel)
+
         super().__init__(
             "similar_to_known_attack",
             "roleplay_jailbreak",
-            "Reads like an attack in the project's own library (all-MiniLM-L6-v2 + logistic regression).",
+            "Reads like an attack in the project's own library and not like its ordinary texts or benign "
+            "look-alikes (sentence embeddings and cues, support-vector machines).",
             0.95,
             embedder,
-            Taught(attacks, ordinary, c=3.0),
+            taught(),
+            [(other, taught()) for other in others],
         )
         self.threshold = threshold
         self.strong = strong
@@ -229,11 +312,12 @@ class SimilarToKnownAttack(SemanticRule):
     def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
         if self.word_gate is None or not spans:
             return spans
-        odds = self.taught.word_decision([text[s:e] for s, e in spans])
-        return [span for span, o in zip(spans, odds, strict=True) if o >= self.word_gate]
+        pieces = [text[s:e] for s, e in spans]
+        odds = self.taught.word_decision(pieces)
+        return [span for span, piece, o in zip(spans, pieces, odds, strict=True) if o >= self.word_gate or any_cue(piece)]
 
-    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
-        return self.taught.decision(vectors)
+    def scores(self, text: str, spans: list[Span], vectors: Sequence[np.ndarray]) -> np.ndarray:
+        return self.decision([text[start:end] for start, end in spans], vectors)
 
 
 class InstructionInData(SemanticRule):
@@ -289,10 +373,13 @@ class InstructionInData(SemanticRule):
             for chunk in chunks(text, span, self.max_words)
         ]
 
-    def scores(self, text: str, spans: list[Span], vectors: np.ndarray) -> np.ndarray:
+    def scores(self, text: str, spans: list[Span], vectors: Sequence[np.ndarray]) -> np.ndarray:
+        pieces = [text[start:end] for start, end in spans]
+        decision = self.decision(pieces, vectors)
+        vectors = vectors[0]
         total = vectors.sum(axis=0)
         rest = total[None, :] - vectors  # every other sentence of the value
         norms = np.linalg.norm(rest, axis=1)
         belonging = np.where(norms > 1e-6, (vectors * rest).sum(axis=1) / np.maximum(norms, 1e-6), 0.0)
         forms = np.array([task_form(text[start:end]) for start, end in spans])
-        return self.taught.decision(vectors) - self.off_topic * belonging + self.task_bonus * forms
+        return decision - self.off_topic * belonging + self.task_bonus * forms

@@ -47,7 +47,11 @@ EMAIL = (
 
 @pytest.fixture
 def similar(embedder):
-    return SimilarToKnownAttack(lambda: embedder, attacks=ATTACKS, ordinary=REQUESTS + DOCUMENTS, threshold=0.3, word_gate=None)
+    # a linear classifier, whose log-odds mean something on a library this small
+    return SimilarToKnownAttack(
+        lambda: embedder, attacks=ATTACKS, ordinary=REQUESTS + DOCUMENTS, threshold=0.3, strong=3.0, word_gate=None,
+        kernel="linear", c=3.0,
+    )
 
 
 @pytest.fixture
