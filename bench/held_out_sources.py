@@ -22,6 +22,7 @@ from config.models import Embedder
 from security.injection.library import Example
 
 LIBRARY = "library (ours)"
+VARIED = "library, varied attacks and look-alikes (ours)"
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,18 @@ def folds(
     return out
 
 
-def direct_screener_factory(settings, embedder: Embedder) -> Callable[[list[Example], list[Example]], object]:
+def direct_screener_factory(settings, embedders: Sequence[Embedder]) -> Callable[[list[Example], list[Example]], object]:
     """Screens like the pipeline's direct screen (the pattern rules and ``similar_to_known_attack``
-    at the policy's thresholds), taught on the examples given."""
+    with one member per embedder, at the policy's thresholds), taught on the examples given."""
     from security.injection.screen import Screener
     from security.injection.semantic import SimilarToKnownAttack
 
     policy = settings.injection
+    factories = [lambda e=e: e for e in embedders]
 
     def build(attacks: list[Example], ordinary: list[Example]) -> Screener:
         rule = SimilarToKnownAttack(
-            lambda: embedder, attacks=attacks, ordinary=ordinary,
+            factories[0], others=factories[1:], attacks=attacks, ordinary=ordinary,
             threshold=policy.semantic_threshold, strong=policy.semantic_strong,
         )
         return Screener(policy.model_copy(deep=True), extra_rules=[rule])

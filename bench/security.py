@@ -66,6 +66,7 @@ def main(settings: Settings, n: int = 300) -> int:
     floors += over_scrubbing(data["benign"], scrubber, analyzer, anonymizer)
     floors += injection_direct(data["attacks"], data["benign"], screener)
     floors += injection_indirect(data["bipia_attacks"], data["emails"], data["documents"], screener)
+    floors += injection_threshold(settings)
     floors += injection_held_out(held_out_set(), screener)
     floors += injection_leave_one_out(data, settings)
     floors += speed(mixed_prompts(settings.eval_data_dir, n), scrubber, screener, analyzer, anonymizer)
@@ -265,7 +266,7 @@ def injection_held_out(rows: list[dict], screener) -> list[tuple[str, bool]]:
 
 def loso_sources(data: dict) -> list:
     """The public attack and benign sets, and the project's library as one source."""
-    from bench.held_out_sources import LIBRARY, Source
+    from bench.held_out_sources import LIBRARY, VARIED, Source
     from security.injection import library
 
     sources = [Source(name, attacks=tuple(texts)) for name, texts in data["attacks"].items()]
@@ -273,19 +274,51 @@ def loso_sources(data: dict) -> list:
     ordinary = library.load(library.REQUESTS) + library.load(library.DOCUMENTS)
     sources.append(Source(LIBRARY, attacks=tuple(e.text for e in library.load(library.ATTACKS)),
                           ordinary=tuple(e.text for e in ordinary)))
+    sources.append(Source(VARIED, attacks=tuple(e.text for e in library.load(library.VARIED_ATTACKS)),
+                          ordinary=tuple(e.text for e in library.load(library.LOOKALIKES))))
     return sources
+
+
+def _direct_rule(settings: Settings):
+    """The pipeline's ``similar_to_known_attack`` rule for ``settings``."""
+    from security.injection import semantic_rules
+    from security.injection.semantic import SimilarToKnownAttack
+
+    return next(r for r in semantic_rules(settings) if isinstance(r, SimilarToKnownAttack))
+
+
+def injection_threshold(settings: Settings) -> list[tuple[str, bool]]:
+    """The direct screen's threshold beside the one its teaching set gives (out of fold, 1%)."""
+    from bench.calibration import out_of_fold, threshold_at
+    from security.injection import semantic_unavailable
+
+    print("\ninjection, the direct screen's threshold (out-of-fold margins on its own teaching set)")
+    if semantic_unavailable(settings):
+        print(f"  skipped: the semantic rule is {semantic_unavailable(settings)}")
+        return []
+    rule = _direct_rule(settings)
+    margins, labels = out_of_fold(rule)
+    threshold, recall = threshold_at(margins, labels)
+    setting = settings.injection.semantic_threshold
+    members = ", ".join(getattr(rule.embedder_of(i), "name", "?") for i in range(len(rule.members)))
+    print(f"  members: {members}; {int(labels.sum())} attacks / {int((labels == 0).sum())} ordinary examples")
+    print(f"  margin reached by 1% of ordinary examples: {threshold:.2f} (attacks reaching it: {recall:.1%})")
+    print(f"  injection.semantic_threshold: {setting:.2f}; out-of-fold at it: attacks {(margins[labels == 1] >= setting).mean():.1%}, "
+          f"ordinary {(margins[labels == 0] >= setting).mean():.1%}")
+    FIGURES["threshold"] = {"setting": setting, "oof_at_1pct": threshold, "oof_recall_at_1pct": recall}
+    return []
 
 
 def injection_leave_one_out(data: dict, settings: Settings) -> list[tuple[str, bool]]:
     from bench.held_out_sources import CachedEmbedder, direct_screener_factory, folds
-    from config.models import sentence_embedder
     from security.injection import semantic_unavailable
 
     print("\ninjection, leave one source out (the direct screen taught on every other source)")
     if semantic_unavailable(settings):
         print(f"  skipped: the semantic rule is {semantic_unavailable(settings)}")
         return []
-    build = direct_screener_factory(settings, CachedEmbedder(sentence_embedder(settings)))
+    rule = _direct_rule(settings)
+    build = direct_screener_factory(settings, [CachedEmbedder(rule.embedder_of(i)) for i in range(len(rule.members))])
     results = folds(loso_sources(data), build, lambda screener, texts: _flagged(screener, texts, "prompt"))
     floors, figures = [], {}
     for fold in results:

@@ -33,9 +33,16 @@ _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:(?:\\x)?[0-9A-Fa-f]{2}[ :]?){8,}(?![0-9A-
 _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar", re.IGNORECASE)
 
 
+def _join_spaced(match: re.Match[str]) -> str:
+    """"i g n o r e  y o u r" -> "ignore your": one separator splits letters, a wider gap
+    (two spaces or more, or a slash) splits words."""
+    words = re.split(r" {2,}| ?/ ?", match.group(0))
+    return " ".join(re.sub(r"[ .\-_*|]", "", word) for word in words if word.strip())
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).translate(_CONFUSABLES)
-    text = _SPACED.sub(lambda m: re.sub(r"[ .\-_*|]", "", m.group(0)), text)
+    text = _SPACED.sub(_join_spaced, text)
     return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
 
 
