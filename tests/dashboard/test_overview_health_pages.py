@@ -120,6 +120,7 @@ def test_health_lists_components_and_why_they_are_missing(app_env, monkeypatch):
     assert not at.exception
     text = " ".join(md.value for md in at.markdown) + " ".join(c.value for c in at.caption)
     assert "spaCy model" in text and "Detoxify" in text and "offline" in text
+    assert "multilingual-e5-small" in text  # the injection screen's second model
     assert "PROMPTFORGE_OPENAI_API_KEY" in text  # why OpenAI is unavailable, and the fix
     assert "journal wal" in text
 
