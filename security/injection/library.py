@@ -8,7 +8,10 @@ object per line in ``security/injection/library/`` (see its README).
 - ``attacks_varied.jsonl``: attacks worded every other way (polite, smuggled into a task, notes
   to the AI, invented authority, tools, exfiltration, obfuscation) in fifteen languages;
 - ``lookalikes.jsonl``: benign prompts that look like attacks (talk about injection, system
-  prompts being written, lasting preferences, training role-play), the same languages.
+  prompts being written, lasting preferences, training role-play), the same languages;
+- ``documents_clean.jsonl`` / ``documents_injected.jsonl``: whole ordinary documents (e-mails,
+  notices, tickets, policies, transcripts) and documents of the same kinds carrying one
+  instruction aimed at the AI that processes them.
 
 A team adds its own examples in files of the same names in ``injection.library_dir``;
 they are read after the built-in ones.
@@ -29,6 +32,8 @@ REQUESTS = "assistant_requests.jsonl"
 DOCUMENTS = "document_text.jsonl"
 VARIED_ATTACKS = "attacks_varied.jsonl"
 LOOKALIKES = "lookalikes.jsonl"
+CLEAN_DOCUMENTS = "documents_clean.jsonl"
+INJECTED_DOCUMENTS = "documents_injected.jsonl"
 
 
 @dataclass(frozen=True, slots=True)

@@ -242,6 +242,10 @@ class SemanticRule(Rule):
         return hits
 
 
+# the libraries that teach the direct screen
+DIRECT_ATTACKS = (library.ATTACKS, library.VARIED_ATTACKS, library.INJECTED_DOCUMENTS)
+DIRECT_ORDINARY = (library.REQUESTS, library.DOCUMENTS, library.LOOKALIKES, library.CLEAN_DOCUMENTS)
+
 # how much one cue counts beside the embedding's 384 columns (unit vectors): small, so that a
 # cue alone moves the log-odds only as far as the teaching data says it should
 CUE_SCALE = 0.3
@@ -281,13 +285,9 @@ class SimilarToKnownAttack(SemanticRule):
         c: float = 10.0,
     ) -> None:
         if attacks is None:
-            attacks = library.load(library.ATTACKS, extra_dir) + library.load(library.VARIED_ATTACKS, extra_dir)
+            attacks = [e for name in DIRECT_ATTACKS for e in library.load(name, extra_dir)]
         if ordinary is None:
-            ordinary = (
-                library.load(library.REQUESTS, extra_dir)
-                + library.load(library.DOCUMENTS, extra_dir)
-                + library.load(library.LOOKALIKES, extra_dir)
-            )
+            ordinary = [e for name in DIRECT_ORDINARY for e in library.load(name, extra_dir)]
 
         def taught() -> Taught:
             return Taught(attacks, ordinary, c=c, features=scaled_cues, kernel=kernel)

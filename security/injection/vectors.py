@@ -21,7 +21,10 @@ import numpy as np
 from config.models import Embedder
 from security.injection import library
 
-LIBRARIES = (library.ATTACKS, library.VARIED_ATTACKS, library.REQUESTS, library.DOCUMENTS, library.LOOKALIKES)
+LIBRARIES = (
+    library.ATTACKS, library.VARIED_ATTACKS, library.INJECTED_DOCUMENTS,
+    library.REQUESTS, library.DOCUMENTS, library.LOOKALIKES, library.CLEAN_DOCUMENTS,
+)
 
 
 def key(text: str) -> str:
@@ -78,8 +81,8 @@ def teaching_vectors(embedder: Embedder, texts: list[str]) -> np.ndarray:
 def rebuild(model: str, embedder: Embedder, folder: Path = library.BUILTIN_DIR) -> Path:
     """Writes the vectors of every built-in example for ``model``; returns the file."""
     texts = builtin_texts()
-    vectors = np.concatenate([embedder.encode(texts[i : i + 256]) for i in range(0, len(texts), 256)])
     path = path_for(model, folder)
+    vectors = StoredVectors(path).encode(embedder, texts)  # only new or edited lines are embedded
     np.savez_compressed(path, keys=np.array([key(t) for t in texts]), vectors=vectors.astype(np.float16))
     stored.cache_clear()
     return path
