@@ -25,7 +25,8 @@ RUNS = 20_000
 DAYS = 10
 
 RECORD = r"""
-import random, sys, time, uuid
+import random, sys, uuid
+from datetime import datetime, timezone
 from config.offline import apply_offline_env
 apply_offline_env()
 from config.settings import Settings
@@ -37,7 +38,10 @@ settings = Settings(data_dir=folder, database_url=f"sqlite:///{folder}/pf.db")
 store = open_store(settings)
 rng = random.Random(7)
 answers = [f"Your card {k} is blocked until <PERSON_1> confirms the payment by phone; no fee applies." * 2 for k in range(300)]
-end = time.time_ns() - 3_600 * 10**9
+# the runs end an hour before today's midnight (UTC), so the first days hold the same runs at any
+# time of day the test runs
+today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+end = int(today.timestamp()) * 10**9 - 3_600 * 10**9
 day = 86_400 * 10**9
 start = end - days * day
 runs = []
