@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import Counter
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 from bench.corpus import EvalDataMissing, mixed_prompts

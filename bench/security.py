@@ -66,9 +66,9 @@ def main(settings: Settings, n: int = 300) -> int:
     floors += over_scrubbing(data["benign"], scrubber, analyzer, anonymizer)
     floors += injection_direct(data["attacks"], data["benign"], screener)
     floors += injection_indirect(data["bipia_attacks"], data["emails"], data["documents"], screener)
-    floors += injection_threshold(settings)
+    floors += injection_threshold(screener, settings)
     floors += injection_held_out(held_out_set(), screener)
-    floors += injection_leave_one_out(data, settings)
+    floors += injection_leave_one_out(data, screener, settings)
     floors += speed(mixed_prompts(settings.eval_data_dir, n), scrubber, screener, analyzer, anonymizer)
 
     print("\nagainst the floors:")
@@ -279,15 +279,14 @@ def loso_sources(data: dict) -> list:
     return sources
 
 
-def _direct_rule(settings: Settings):
-    """The pipeline's ``similar_to_known_attack`` rule for ``settings``."""
-    from security.injection import semantic_rules
+def _direct_rule(screener):
+    """The screener's ``similar_to_known_attack`` rule (taught already, its models loaded)."""
     from security.injection.semantic import SimilarToKnownAttack
 
-    return next(r for r in semantic_rules(settings) if isinstance(r, SimilarToKnownAttack))
+    return next(r for r in screener.rules if isinstance(r, SimilarToKnownAttack))
 
 
-def injection_threshold(settings: Settings) -> list[tuple[str, bool]]:
+def injection_threshold(screener, settings: Settings) -> list[tuple[str, bool]]:
     """The direct screen's threshold beside the one its teaching set gives (out of fold, 1%)."""
     from bench.calibration import out_of_fold, threshold_at
     from security.injection import semantic_unavailable
@@ -296,7 +295,7 @@ def injection_threshold(settings: Settings) -> list[tuple[str, bool]]:
     if semantic_unavailable(settings):
         print(f"  skipped: the semantic rule is {semantic_unavailable(settings)}")
         return []
-    rule = _direct_rule(settings)
+    rule = _direct_rule(screener)
     margins, labels = out_of_fold(rule)
     threshold, recall = threshold_at(margins, labels)
     setting = settings.injection.semantic_threshold
@@ -309,7 +308,7 @@ def injection_threshold(settings: Settings) -> list[tuple[str, bool]]:
     return []
 
 
-def injection_leave_one_out(data: dict, settings: Settings) -> list[tuple[str, bool]]:
+def injection_leave_one_out(data: dict, screener, settings: Settings) -> list[tuple[str, bool]]:
     from bench.held_out_sources import CachedEmbedder, direct_screener_factory, folds
     from security.injection import semantic_unavailable
 
@@ -317,7 +316,7 @@ def injection_leave_one_out(data: dict, settings: Settings) -> list[tuple[str, b
     if semantic_unavailable(settings):
         print(f"  skipped: the semantic rule is {semantic_unavailable(settings)}")
         return []
-    rule = _direct_rule(settings)
+    rule = _direct_rule(screener)
     build = direct_screener_factory(settings, [CachedEmbedder(rule.embedder_of(i)) for i in range(len(rule.members))])
     results = folds(loso_sources(data), build, lambda screener, texts: _flagged(screener, texts, "prompt"))
     floors, figures = [], {}

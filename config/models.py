@@ -108,17 +108,18 @@ def multilingual_available() -> bool:
 
 _lock = threading.Lock()
 _embedders: dict[Path, SentenceEmbedder] = {}
-_multilingual: list[MultilingualEmbedder] = []
+_multilingual: MultilingualEmbedder | None = None
 
 
 def multilingual_embedder() -> MultilingualEmbedder:
     """The process-wide multilingual embedder (loaded on first use, under a second)."""
     if not multilingual_available():
         raise ConfigError(f"The multilingual embedding model ({MULTILINGUAL_NAME}) is not installed.", MULTILINGUAL_HINT + ".")
+    global _multilingual
     with _lock:
-        if not _multilingual:
-            _multilingual.append(MultilingualEmbedder())
-        return _multilingual[0]
+        if _multilingual is None:
+            _multilingual = MultilingualEmbedder()
+        return _multilingual
 
 
 def sentence_embedder(settings: Settings) -> SentenceEmbedder:

@@ -34,9 +34,9 @@ _ROT13_HINT = re.compile(r"rot[\s\-_]?13|caesar", re.IGNORECASE)
 
 
 def _join_spaced(match: re.Match[str]) -> str:
-    """"i g n o r e  y o u r" -> "ignore your": one separator splits letters, a wider gap
-    (two spaces or more, or a slash) splits words."""
-    words = re.split(r" {2,}| ?/ ?", match.group(0))
+    """"i g n o r e  y o u r" -> "ignore your": one separator splits letters, two spaces or
+    more split words."""
+    words = re.split(r" {2,}", match.group(0))
     return " ".join(re.sub(r"[ .\-_*|]", "", word) for word in words if word.strip())
 
 

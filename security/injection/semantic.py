@@ -32,8 +32,8 @@ from security.injection import library
 from security.injection.cues import any_cue, cue_vector
 from security.injection.library import Example
 from security.injection.rules import CATEGORIES, Hit, Rule, excerpt
-from security.injection.vectors import teaching_vectors
 from security.injection.segments import Span, chunks, sentences, windows, word_count
+from security.injection.vectors import teaching_vectors
 
 EmbedderFactory = Callable[[], Embedder]
 Features = Callable[[list[str]], np.ndarray]
@@ -118,13 +118,16 @@ class Taught:
 
         return LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000)
 
-    def _columns(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        return vectors if self.features is None else np.c_[vectors, self.features(texts)]
+    def _columns(self, vectors: np.ndarray, texts: list[str], features: np.ndarray | None = None) -> np.ndarray:
+        if self.features is None:
+            return vectors
+        return np.c_[vectors, self.features(texts) if features is None else features]
 
-    def decision(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
+    def decision(self, vectors: np.ndarray, texts: list[str], features: np.ndarray | None = None) -> np.ndarray:
         """The classifier's decision for the pieces ``texts``, embedded as ``vectors``: the
-        log-odds of "positive" (linear), or the signed margin (rbf)."""
-        return self._model.decision_function(self._columns(vectors, texts))
+        log-odds of "positive" (linear), or the signed margin (rbf). ``features``: the texts'
+        own columns when the caller has them already."""
+        return self._model.decision_function(self._columns(vectors, texts, features))
 
     def _examples(self) -> tuple[list[str], np.ndarray]:
         texts = [e.text for e in self.positives + self.negatives]
@@ -194,8 +197,18 @@ class SemanticRule(Rule):
         return self.embedder_of(0)
 
     def decision(self, pieces: list[str], vectors: Sequence[np.ndarray]) -> np.ndarray:
-        """The members' mean decision for ``pieces``; ``vectors`` holds each member's embedding."""
-        return np.mean([taught.decision(v, pieces) for (_, taught), v in zip(self.members, vectors, strict=True)], axis=0)
+        """The members' mean decision for ``pieces``; ``vectors`` holds each member's embedding.
+        Members taught with the same feature function share its columns, computed once."""
+        shared: dict[Features, np.ndarray] = {}
+        decisions = []
+        for (_, taught), member_vectors in zip(self.members, vectors, strict=True):
+            features = None
+            if taught.features is not None:
+                if taught.features not in shared:
+                    shared[taught.features] = taught.features(pieces)
+                features = shared[taught.features]
+            decisions.append(taught.decision(member_vectors, pieces, features))
+        return np.mean(decisions, axis=0)
 
     def match(self, text: str) -> list[Hit]:
         return self.match_many([text])[0]
