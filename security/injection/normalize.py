@@ -40,10 +40,52 @@ def _join_spaced(match: re.Match[str]) -> str:
     return " ".join(re.sub(r"[ .\-_*|]", "", word) for word in words if word.strip())
 
 
+_CONFUSABLE_LETTERS = frozenset(chr(c) for c in _CONFUSABLES)
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DIGITS = re.compile(r"[0-9@$]")
+
+
+def _is_latin(ch: str) -> bool:
+    return "a" <= ch.lower() <= "z"
+
+
+def _fold_lookalikes(text: str) -> str:
+    """Words written with look-alike letters read as Latin: a word that mixes them with Latin
+    letters ("Іgnore"), and a word made of them alone ("ѕуѕтем") unless the text has words of
+    that other script with letters of their own ("ΜΟΝΗ ΑΓΙΩΝ", "Москва"): then it is that
+    script, and stays."""
+    words = _LETTERS.findall(text)
+    other_script = any(
+        not any(map(_is_latin, word)) and not all(ch in _CONFUSABLE_LETTERS for ch in word) for word in words
+    )
+
+    def fold(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if any(map(_is_latin, word)) or (not other_script and all(ch in _CONFUSABLE_LETTERS for ch in word)):
+            return word.translate(_CONFUSABLES)
+        return word
+
+    return _LETTERS.sub(fold, text)
+
+
+_EMAIL_AT = re.compile(r"@[A-Za-z0-9-]+\.[A-Za-z]")
+
+
+def _read_leet(match: re.Match[str]) -> str:
+    """Leetspeak digits read as letters in a word that is mostly letters ("1gn0r3", "pr0mpt");
+    a code, a number with a letter ("GB05QJZO19", "60s") or an e-mail address stays as written."""
+    word = match.group(0)
+    if "@" in word and _EMAIL_AT.match(match.string, match.start() + word.index("@")):
+        return word
+    digits = len(_DIGITS.findall(word))
+    return word.translate(_LEET) if len(word) - digits >= digits else word
+
+
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)).translate(_CONFUSABLES)
+    text = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    text = _fold_lookalikes(text)
     text = _SPACED.sub(_join_spaced, text)
-    return _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), text)
+    return _LEET_WORD.sub(_read_leet, text)
 
 
 def _as_text(raw: bytes) -> str | None:

@@ -232,8 +232,12 @@ class SemanticRule(Rule):
         flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if not flat:
             return [[] for _ in texts]
+        # a piece met twice (a derived view leaves most windows as they were) is embedded once
+        distinct = list(dict.fromkeys(flat))
+        where = {piece: i for i, piece in enumerate(distinct)}
+        rows = np.fromiter((where[piece] for piece in flat), dtype=np.intp, count=len(flat))
         # each model loads and teaches on first use
-        vectors = [self.embedder_of(i).encode(flat) for i in range(len(self.members))]
+        vectors = [self.embedder_of(i).encode(distinct)[rows] for i in range(len(self.members))]
         out, at = [], 0
         for text, found in zip(texts, spans, strict=True):
             out.append(self._hits(text, found, [v[at : at + len(found)] for v in vectors]) if found else [])
