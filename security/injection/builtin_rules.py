@@ -101,6 +101,7 @@ BUILTIN_RULES = [
             r"\b(?:instructions|prompt|text|rules)\s+(?:that\s+)?you\s+(?:were|have\s+been)\s+(?:given|told|provided)\b",
             r"\bsystem_?prompt\b(?=\s*[)\].;}])",
         ],
+        topic=True,
     ),
     RegexRule(
         "repeat_text_above",
@@ -158,6 +159,7 @@ BUILTIN_RULES = [
             r"\b(?:developer|god|jailbreak|unrestricted|unfiltered|uncensored|evil|chaos)\s+mode\b",
             r"\b(?:unrestricted|unfiltered|uncensored|amoral|unethical)\s+(?:ai|assistant|model|chatbot|bot|llm)\b",
         ],
+        topic=True,
     ),
     RegexRule(
         "roleplay_without_restrictions",
@@ -187,6 +189,7 @@ BUILTIN_RULES = [
         "Mentions jailbreaking the model.",
         0.7,
         [r"\bjail\s?br(?:eak|oken|eaking|oke)\w*\b"],
+        topic=True,
     ),
     RegexRule(
         "chat_template_tokens",

@@ -220,6 +220,11 @@ def cue_vector(text: str) -> np.ndarray:
 FEATURES = NAMES + tuple(f"{a}+{b}" for a, b in PAIRS)
 
 
+def talks_about_attacks(text: str) -> bool:
+    """Whether ``text`` talks about attacks (explains, defends against, trains on them)."""
+    return bool(ABOUT.search(fold(text)))
+
+
 def any_cue(text: str) -> bool:
     """Whether ``text`` shows any cue of an attack (talk about attacks does not count)."""
     folded = fold(text)

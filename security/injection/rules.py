@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from security.injection.cues import talks_about_attacks
+
 CATEGORIES = frozenset(
     {"instruction_override", "system_prompt_extraction", "roleplay_jailbreak", "delimiter_injection"}
 )
@@ -94,11 +96,21 @@ class Rule(ABC):
         return f"{type(self).__name__}({self.name!r}, {self.category!r}, weight={self.weight})"
 
 
+# how much a topic rule's hit weighs in a text that talks about attacks: alone, under any flag
+TOPIC_DISCOUNT = 0.35
+
+
 class RegexRule(Rule):
     """A rule that fires on any of ``patterns`` (case-insensitive unless ``flags`` say otherwise).
 
     A pattern with a group named ``hit`` reports only that group, and its matches
     without it are skipped: the pattern can consume look-alikes ("<s>text</s>").
+
+    A ``topic`` rule matches a thing one can talk about ("jailbreak", "developer mode", "your
+    system prompt") rather than a move against the model; in a text that talks about attacks
+    (explaining, defending, training: ``cues.talks_about_attacks``) its hits weigh
+    ``TOPIC_DISCOUNT`` times as much, so the mention alone does not flag a question about it
+    while it still adds to any other rule's hit.
     """
 
     def __init__(
@@ -110,22 +122,27 @@ class RegexRule(Rule):
         patterns: Iterable[str],
         flags: int = re.IGNORECASE,
         untrusted_only: bool = False,
+        topic: bool = False,
     ) -> None:
         super().__init__(name, category, description, weight)
         self.untrusted_only = untrusted_only
+        self.topic = topic
         self.patterns = [re.compile(p, flags | re.MULTILINE) for p in patterns]
         if not self.patterns:
             raise ValueError(f"rule {name}: at least one pattern is needed")
 
     def match(self, text: str) -> list[Hit]:
-        hits = []
+        spans = []
         for pattern in self.patterns:
             group = "hit" if "hit" in pattern.groupindex else 0
             for m in pattern.finditer(text):
                 start, end = m.span(group)
                 if end > start >= 0:
-                    hits.append(self.hit(text, start, end))
-        return hits
+                    spans.append((start, end))
+        weight = self.weight
+        if spans and self.topic and talks_about_attacks(text):
+            weight = round(weight * TOPIC_DISCOUNT, 4)
+        return [self.hit(text, start, end, weight=weight) for start, end in spans]
 
 
 _lock = threading.Lock()
