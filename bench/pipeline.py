@@ -8,7 +8,10 @@ Prints, for the same texts in the same run:
 - seconds from ``python launch.py`` to the first page served;
 - the machine's ceiling for the batch ratio: the same bare loop run on every core at once
   (one process each), against one loop. Analysis is CPU-bound, so no pipeline that does at
-  least Presidio's work per text can beat this ratio on the machine.
+  least Presidio's work per text can beat this ratio on the machine;
+- where a prompt's CPU goes (``_profile``): the bare loop, the project's scrubber, and the
+  injection screen by stage (pattern rules, the first stage, each embedding model), with the
+  windows each stage passes on, and the batch ratio those costs allow on this machine.
 Floors (printed beside the figures, not asserted): p95 ratio <= 1.5, throughput ratio >= 2, start <= 15 s.
 """
 
@@ -41,6 +44,7 @@ def main(settings: Settings, n: int = 500) -> int:
 
     bare, single, batch = _interleaved(settings, texts)
     ceiling = _ceiling(settings, texts[:200])
+    profile = _profile(settings, texts[:200])
     start_s = _startup_seconds()
 
     def row(name, p50, p95, rate):
@@ -53,6 +57,7 @@ def main(settings: Settings, n: int = 500) -> int:
     print(f"  {'PromptForge run_batch':<34} {batch:8.1f} prompts/s (whole pipeline, recorded)")
     cores, one, every = ceiling
     print(f"  {f'bare loop on {cores} cores at once':<34} {every:8.1f} texts/s (one loop here: {one:.1f} texts/s)")
+    _print_profile(profile, ceiling)
     p95_ratio = single[1] / bare[1]
     thr_ratio = batch / bare[2]
     print("\nagainst the floors:")
@@ -155,6 +160,74 @@ def _ceiling_worker_init(settings: Settings) -> None:
 def _ceiling_loop(texts: list[str]) -> int:
     _CEILING_LOOP(texts)
     return len(texts)
+
+
+def _cpu_ms(run, n: int) -> float:
+    """CPU milliseconds per text of ``run()`` over ``n`` texts (every thread of this process)."""
+    t = time.process_time()
+    run()
+    return (time.process_time() - t) * 1000 / n
+
+
+def _profile(settings: Settings, texts: list[str]) -> dict:
+    """CPU per text of each part, in this process (no analysis workers): the bare loop, the
+    project's scrubber, the screen's pattern rules, and the direct semantic rule's stages."""
+    from security.injection import get_screener
+    from security.injection.normalize import views
+    from security.pii import get_scrubber
+
+    local = settings.model_copy(update={"pii_workers": 0})
+    bare, scrubber, screener = _bare_presidio(local), get_scrubber(local), get_screener(local)
+    scrubber.scrub_many(texts[:2])
+    scrubbed = [r.text for r in scrubber.scrub_many(texts)]
+    out: dict = {"n": len(texts)}
+    out["bare"] = _cpu_ms(lambda: bare(texts), len(texts))
+    out["scrub"] = _cpu_ms(lambda: scrubber.scrub_many(texts), len(texts))
+    out["patterns"] = _cpu_ms(lambda: screener.screen_many(scrubbed, models=False), len(texts))
+    rule = next((r for r in screener.rules if r.name == "similar_to_known_attack"), None)
+    if rule is None:
+        return out
+    seen = [view for text in scrubbed for _, view in views(text)]
+    pieces: list[str] = []
+    windows = [0]
+
+    def gate() -> None:
+        spans = [rule.pieces(view) for view in seen]
+        windows[0] = sum(map(len, spans))
+        passed = rule.prefilter_many(seen, spans)
+        pieces.extend(view[a:b] for view, found in zip(seen, passed, strict=True) for a, b in found)
+
+    rule.prefilter_many(seen[:1], [rule.pieces(seen[0])])  # the first stage teaches on first use
+    for i in range(len(rule.members)):
+        rule.embedder_of(i).encode(["warm up"])
+    out["gate"] = _cpu_ms(gate, len(texts))
+    distinct = list(dict.fromkeys(pieces))
+    out["windows"], out["embedded"] = windows[0] / len(texts), len(distinct) / len(texts)
+    out["models"] = {}
+    for i in range(len(rule.members)):
+        embedder = rule.embedder_of(i)
+        out["models"][getattr(embedder, "name", f"member {i}")] = _cpu_ms(lambda e=embedder: e.encode(distinct), len(texts))
+    return out
+
+
+def _print_profile(profile: dict, ceiling: tuple[int, float, float]) -> None:
+    n = profile["n"]
+    print(f"\nwhere a prompt's CPU goes ({n} prompts, one process, no workers; ms of CPU per prompt):")
+    print(f"  {'bare Presidio analyze+anonymize':<40} {profile['bare']:7.1f}")
+    print(f"  {'PromptForge scrubber':<40} {profile['scrub']:7.1f}")
+    print(f"  {'screen: pattern rules and views':<40} {profile['patterns']:7.1f}")
+    screen = profile["patterns"]
+    if "gate" in profile:
+        print(f"  {'screen: first stage (word odds, cues)':<40} {profile['gate']:7.1f}"
+              f"   passes {profile['embedded']:.2f} of {profile['windows']:.2f} windows to the models")
+        screen += profile["gate"]
+        for name, ms in profile["models"].items():
+            print(f"  {'screen: ' + name:<40} {ms:7.1f}")
+            screen += ms
+    cores, one, every = ceiling
+    allowed = (every / one) * profile["bare"] / (profile["scrub"] + screen)
+    print(f"  => the batch ratio these costs allow on {cores} cores: {allowed:.2f} "
+          f"(machine ceiling {every / one:.2f} x bare / (scrubber + screen))")
 
 
 def _startup_seconds() -> float | None:

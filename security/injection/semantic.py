@@ -223,12 +223,17 @@ class SemanticRule(Rule):
         raise NotImplementedError
 
     def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
-        """The pieces worth embedding (all of them unless a rule has a cheaper first stage)."""
+        """The pieces of one text worth embedding."""
+        return self.prefilter_many([text], [spans])[0]
+
+    def prefilter_many(self, texts: Sequence[str], spans: list[list[Span]]) -> list[list[Span]]:
+        """The pieces worth embedding, per text (all of them unless a rule has a cheaper first
+        stage, which sees every piece of the batch at once)."""
         return spans
 
     def match_many(self, texts: Sequence[str]) -> list[list[Hit]]:
         """Hits per text; every piece of every text goes to the model in one batch."""
-        spans = [self.prefilter(text, self.pieces(text)) for text in texts]
+        spans = self.prefilter_many(texts, [self.pieces(text) for text in texts])
         flat = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if not flat:
             return [[] for _ in texts]
@@ -326,12 +331,13 @@ class SimilarToKnownAttack(SemanticRule):
     def pieces(self, text: str) -> list[Span]:
         return windows(text)
 
-    def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
-        if self.word_gate is None or not spans:
+    def prefilter_many(self, texts: Sequence[str], spans: list[list[Span]]) -> list[list[Span]]:
+        pieces = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
+        if self.word_gate is None or not pieces:
             return spans
-        pieces = [text[s:e] for s, e in spans]
-        odds = self.taught.word_decision(pieces)
-        return [span for span, piece, o in zip(spans, pieces, odds, strict=True) if o >= self.word_gate or any_cue(piece)]
+        odds = iter(self.taught.word_decision(pieces))
+        passed = iter([o >= self.word_gate or any_cue(piece) for piece, o in zip(pieces, odds, strict=True)])
+        return [[span for span in found if next(passed)] for found in spans]
 
     def scores(self, text: str, spans: list[Span], vectors: Sequence[np.ndarray]) -> np.ndarray:
         return self.decision([text[start:end] for start, end in spans], vectors)
