@@ -83,7 +83,7 @@ class InjectionPolicy(BaseModel):
     # flagged, and weighs as much as a strong rule near semantic_strong. The default is the
     # margin 1% of the ordinary teaching examples reach out of fold (bench/calibration.py)
     semantic: bool = True
-    semantic_threshold: float = 0.55
+    semantic_threshold: float = 0.64
     semantic_strong: float = 1.5
     # the embedding models of the direct screen, each with its own classifier, their margins
     # averaged: multilingual-e5-small reads the languages customers write in one vector space;
