@@ -226,7 +226,7 @@ def _print_profile(profile: dict, ceiling: tuple[int, float, float]) -> None:
             screen += ms
     cores, one, every = ceiling
     allowed = (every / one) * profile["bare"] / (profile["scrub"] + screen)
-    print(f"  => the batch ratio these costs allow on {cores} cores: {allowed:.2f} "
+    print(f"  => the most these costs allow the batch on {cores} cores: {allowed:.2f}x "
           f"(machine ceiling {every / one:.2f} x bare / (scrubber + screen))")
 
 
