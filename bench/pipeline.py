@@ -162,11 +162,12 @@ def _ceiling_loop(texts: list[str]) -> int:
     return len(texts)
 
 
-def _cpu_ms(run, n: int) -> float:
-    """CPU milliseconds per text of ``run()`` over ``n`` texts (every thread of this process)."""
+def _cpu_ms(run, n: int):
+    """(what ``run()`` returns, its CPU milliseconds per text over ``n`` texts, every thread of
+    this process)."""
     t = time.process_time()
-    run()
-    return (time.process_time() - t) * 1000 / n
+    result = run()
+    return result, (time.process_time() - t) * 1000 / n
 
 
 def _profile(settings: Settings, texts: list[str]) -> dict:
@@ -179,34 +180,31 @@ def _profile(settings: Settings, texts: list[str]) -> dict:
     local = settings.model_copy(update={"pii_workers": 0})
     bare, scrubber, screener = _bare_presidio(local), get_scrubber(local), get_screener(local)
     scrubber.scrub_many(texts[:2])
-    scrubbed = [r.text for r in scrubber.scrub_many(texts)]
-    out: dict = {"n": len(texts)}
-    out["bare"] = _cpu_ms(lambda: bare(texts), len(texts))
-    out["scrub"] = _cpu_ms(lambda: scrubber.scrub_many(texts), len(texts))
-    out["patterns"] = _cpu_ms(lambda: screener.screen_many(scrubbed, models=False), len(texts))
+    n = len(texts)
+    out: dict = {"n": n}
+    _, out["bare"] = _cpu_ms(lambda: bare(texts), n)
+    results, out["scrub"] = _cpu_ms(lambda: scrubber.scrub_many(texts), n)
+    scrubbed = [r.text for r in results]
+    _, out["patterns"] = _cpu_ms(lambda: screener.screen_many(scrubbed, models=False), n)
     rule = next((r for r in screener.rules if r.name == "similar_to_known_attack"), None)
     if rule is None:
         return out
     seen = [view for text in scrubbed for _, view in views(text)]
-    pieces: list[str] = []
-    windows = [0]
 
-    def gate() -> None:
+    def gate() -> tuple[list[list], list[list]]:
         spans = [rule.pieces(view) for view in seen]
-        windows[0] = sum(map(len, spans))
-        passed = rule.prefilter_many(seen, spans)
-        pieces.extend(view[a:b] for view, found in zip(seen, passed, strict=True) for a, b in found)
+        return spans, rule.prefilter_many(seen, spans)
 
     rule.prefilter_many(seen[:1], [rule.pieces(seen[0])])  # the first stage teaches on first use
     for i in range(len(rule.members)):
         rule.embedder_of(i).encode(["warm up"])
-    out["gate"] = _cpu_ms(gate, len(texts))
-    distinct = list(dict.fromkeys(pieces))
-    out["windows"], out["embedded"] = windows[0] / len(texts), len(distinct) / len(texts)
+    (spans, passed), out["gate"] = _cpu_ms(gate, n)
+    distinct = list(dict.fromkeys(view[a:b] for view, found in zip(seen, passed, strict=True) for a, b in found))
+    out["windows"], out["embedded"] = sum(map(len, spans)) / n, len(distinct) / n
     out["models"] = {}
     for i in range(len(rule.members)):
         embedder = rule.embedder_of(i)
-        out["models"][getattr(embedder, "name", f"member {i}")] = _cpu_ms(lambda e=embedder: e.encode(distinct), len(texts))
+        _, out["models"][getattr(embedder, "name", f"member {i}")] = _cpu_ms(lambda e=embedder: e.encode(distinct), n)
     return out
 
 

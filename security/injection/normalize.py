@@ -42,7 +42,7 @@ def _join_spaced(match: re.Match[str]) -> str:
 
 _CONFUSABLE_LETTERS = frozenset(chr(c) for c in _CONFUSABLES)
 _LETTERS = re.compile(r"[^\W\d_]+")
-_DIGITS = re.compile(r"[0-9@$]")
+_DIGITS = re.compile(r"[0-9@$]")  # any digit counts against leetspeak, not only those it reads
 
 
 def _is_latin(ch: str) -> bool:
@@ -54,6 +54,8 @@ def _fold_lookalikes(text: str) -> str:
     letters ("Іgnore"), and a word made of them alone ("ѕуѕтем") unless the text has words of
     that other script with letters of their own ("ΜΟΝΗ ΑΓΙΩΝ", "Москва"): then it is that
     script, and stays."""
+    if _CONFUSABLE_LETTERS.isdisjoint(text):
+        return text
     words = _LETTERS.findall(text)
     other_script = any(
         not any(map(_is_latin, word)) and not all(ch in _CONFUSABLE_LETTERS for ch in word) for word in words

@@ -222,10 +222,6 @@ class SemanticRule(Rule):
         scoring at least ``self.threshold`` is a hit."""
         raise NotImplementedError
 
-    def prefilter(self, text: str, spans: list[Span]) -> list[Span]:
-        """The pieces of one text worth embedding."""
-        return self.prefilter_many([text], [spans])[0]
-
     def prefilter_many(self, texts: Sequence[str], spans: list[list[Span]]) -> list[list[Span]]:
         """The pieces worth embedding, per text (all of them unless a rule has a cheaper first
         stage, which sees every piece of the batch at once)."""
@@ -335,7 +331,7 @@ class SimilarToKnownAttack(SemanticRule):
         pieces = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
         if self.word_gate is None or not pieces:
             return spans
-        odds = iter(self.taught.word_decision(pieces))
+        odds = self.taught.word_decision(pieces)
         passed = iter([o >= self.word_gate or any_cue(piece) for piece, o in zip(pieces, odds, strict=True)])
         return [[span for span in found if next(passed)] for found in spans]
 

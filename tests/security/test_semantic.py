@@ -96,7 +96,7 @@ def test_benign_prompts_are_not_close_to_attacks(similar, text):
 )
 def test_the_word_stage_sends_only_likely_attacks_to_the_model(text, embedded):
     rule = SimilarToKnownAttack(lambda: None)  # the built-in libraries; the word stage needs no model
-    assert (rule.prefilter(text, rule.pieces(text)) != []) is embedded
+    assert (rule.prefilter_many([text], [rule.pieces(text)]) != [[]]) is embedded
 
 
 def test_batched_matching_equals_one_by_one(similar):
