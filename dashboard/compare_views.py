@@ -375,8 +375,10 @@ def downloads_view(who, row, stats, data) -> None:
 
     cols = st.columns(3)
     cols[0].download_button("Rows (CSV)", rows_file, f"{stem}-rows.csv", "text/csv", key="cmp_dl_rows",
-                            icon=":material/table:")
+                            icon=":material/table:", on_click="ignore")
     cols[1].download_button("Statistics (CSV)", lambda: statistics_csv(row, stats), f"{stem}-statistics.csv",
-                            "text/csv", key="cmp_dl_stats", icon=":material/functions:")
+                            "text/csv", key="cmp_dl_stats", icon=":material/functions:",
+                            on_click="ignore")
     cols[2].download_button("Summary (PDF)", lambda: summary_pdf(row, stats, comparisons.sides(row)), f"{stem}.pdf",
-                            "application/pdf", key="cmp_dl_pdf", icon=":material/picture_as_pdf:")
+                            "application/pdf", key="cmp_dl_pdf", icon=":material/picture_as_pdf:",
+                            on_click="ignore")

@@ -341,7 +341,7 @@ def metric_sets_view(who) -> None:
                 show_error(exc)
         b2.download_button(
             "Download YAML", sets.export_yaml(slug, shown_version), file_name=f"{slug}-metrics.yaml",
-            mime="application/yaml", key="ev_ms_download",
+            mime="application/yaml", key="ev_ms_download", on_click="ignore",
         )
         if current is not None and b3.button("Reset to default", key="ev_ms_reset"):
             sets.reset(slug, version)

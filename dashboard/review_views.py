@@ -383,7 +383,7 @@ def rubrics_view(who) -> None:
         hide_index=True, width="stretch",
     )
     st.download_button("Download YAML", rubric.to_yaml(), f"{chosen}.yaml", "application/yaml", key="rv_rubric_dl",
-                       icon=":material/download:")
+                       icon=":material/download:", on_click="ignore")
     if not who.can(Permission.MANAGE_REVIEW):
         return
     upload = st.file_uploader("Import a rubric (YAML)", type=["yaml", "yml"], key="rv_rubric_upload",

@@ -45,6 +45,7 @@ with verify_box:
             st.download_button(
                 "Download head (keep it outside the database)", json.dumps(head, indent=2),
                 file_name=f"audit-head-{head['seq']}.json", mime="application/json", icon=":material/download:",
+                on_click="ignore",
             )
     uploaded = st.file_uploader("Check an exported head (detects events removed from the end)", type=["json"], key="audit_head")
     if uploaded is not None:

@@ -110,10 +110,12 @@ if result is not None:
     zipped.download_button(
         "Download the export (.zip)", lambda: zip_export(result.folder), file_name=f"{result.folder.name}.zip",
         mime="application/zip", icon=":material/folder_zip:", key="exp_zip", width="stretch",
+        on_click="ignore",
     )
     report = result.folder / PDF_NAME
     if report.is_file():
         pdf.download_button(
             "Download the PDF report", report.read_bytes, file_name=f"{result.folder.name}-{PDF_NAME}",
             mime="application/pdf", icon=":material/picture_as_pdf:", key="exp_pdf_file", width="stretch",
+            on_click="ignore",
         )
