@@ -32,6 +32,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from bench.baseline import bare_presidio
 from bench.corpus import EvalDataMissing, eval_file, mixed_prompts
 from config.settings import Settings
@@ -258,10 +260,60 @@ def injection_held_out(rows: list[dict], screener) -> list[tuple[str, bool]]:
         "false_positives": {"n": len(benign), "rate": fp},
         "by_kind": {f"{label}:{kind}": {"n": len(h), "rate": sum(h) / len(h)} for (label, kind), h in sorted(by_kind.items())},
     }
+    ceiling = classifier_ceiling(rows, screener)
+    if ceiling is not None:
+        FIGURES["held_out"]["classifier_ceiling"] = ceiling
     return [
         (f"held-out recall {recall:.1%} >= 90%", recall >= 0.90),
         (f"held-out false positives {fp:.1%} <= 3%", fp <= 0.03),
     ]
+
+
+def max_margins(rule, texts: list[str]) -> np.ndarray:
+    """The direct classifier's highest margin over the windows of each text (-inf for a text
+    with no window)."""
+    spans = [rule.pieces(text) for text in texts]
+    pieces = [text[s:e] for text, found in zip(texts, spans, strict=True) for s, e in found]
+    owner = np.repeat(np.arange(len(texts)), [len(found) for found in spans])
+    best = np.full(len(texts), -np.inf)
+    if pieces:
+        vectors = [rule.embedder_of(i).encode(pieces) for i in range(len(rule.members))]
+        np.maximum.at(best, owner, rule.decision(pieces, vectors))
+    return best
+
+
+def best_recall_within(attacks: np.ndarray, benign: np.ndarray, false_positives: float) -> tuple[float, float]:
+    """(the highest share of ``attacks`` scoring at or above a threshold that flags at most
+    ``false_positives`` of ``benign``, that threshold)."""
+    allowed = int(np.floor(false_positives * len(benign) + 1e-9))
+    ranked = np.sort(benign)[::-1]
+    # the lowest threshold that flags at most ``allowed`` benign texts: just above the next one
+    threshold = float(np.nextafter(ranked[allowed], np.inf)) if allowed < len(ranked) else -np.inf
+    return float(np.mean(attacks >= threshold)), threshold
+
+
+def classifier_ceiling(rows: list[dict], screener, false_positives: float = 0.03) -> dict | None:
+    """How far the direct classifier's margins separate the held-out attacks from the benign
+    look-alikes: the best recall any threshold reaches with at most ``false_positives`` benign
+    flagged. An oracle figure that says what this method could give on the set, never used
+    to set the threshold."""
+    from security.injection.semantic import SimilarToKnownAttack
+
+    if not any(isinstance(r, SimilarToKnownAttack) for r in screener.rules):
+        return None
+    rule = _direct_rule(screener)
+    margins = max_margins(rule, [r["text"] for r in rows])
+    pasted = [i for i, r in enumerate(rows) if r.get("untrusted")]
+    if pasted:
+        margins[pasted] = np.maximum(margins[pasted], max_margins(rule, [rows[i]["untrusted"] for i in pasted]))
+    attack = np.array([r["label"] == "attack" for r in rows])
+    at_setting = float(np.mean(margins[attack] >= rule.threshold)), float(np.mean(margins[~attack] >= rule.threshold))
+    best, threshold = best_recall_within(margins[attack], margins[~attack], false_positives)
+    print(f"  the classifier alone at its threshold {rule.threshold:.2f}: recall {at_setting[0]:.1%}, false + {at_setting[1]:.1%}")
+    print(f"  the classifier's ceiling on this set: {best:.1%} recall with <= {false_positives:.0%} false + "
+          f"(at {threshold:.2f}, chosen on the set itself: what the method could give, never a setting)")
+    return {"recall_at_setting": at_setting[0], "false_positives_at_setting": at_setting[1],
+            "best_recall": best, "at_false_positives": false_positives, "threshold": threshold}
 
 
 def loso_sources(data: dict) -> list:
