@@ -44,6 +44,15 @@ class MetricSummary:
     higher_is_better: bool
     simulated: bool = False
     gates: list[GateResult] = field(default_factory=list)
+    first_error: str = ""  # the explanation of the first row it errored on
+
+    @property
+    def error_note(self) -> str:
+        """"NAME: K of N rows errored; first: ..." ("" when it errored on none)."""
+        if not self.errors:
+            return ""
+        total = self.n + self.unavailable + self.errors
+        return f"{self.name}: {self.errors} of {total} rows errored; first: {self.first_error or 'no explanation'}"
 
 
 def summarize(metric_set: MetricSet, stats: dict[str, dict[str, Any]]) -> list[MetricSummary]:
@@ -75,6 +84,7 @@ def summarize(metric_set: MetricSet, stats: dict[str, dict[str, Any]]) -> list[M
             pass_high=p_high,
             higher_is_better=row["higher_is_better"],
             simulated=simulated,
+            first_error=row.get("first_error", ""),
         )
         if spec is not None:
             summary.gates = _gates(spec.gates, summary)
@@ -116,6 +126,11 @@ def _gates(gates: dict[str, float], summary: MetricSummary) -> list[GateResult]:
 
 def all_gates(summaries: list[MetricSummary]) -> list[GateResult]:
     return [g for s in summaries for g in s.gates]
+
+
+def metric_errors(summaries: list[MetricSummary]) -> list[MetricSummary]:
+    """The metrics that errored on at least one row: an error is never a pass, whatever the gates say."""
+    return [s for s in summaries if s.errors]
 
 
 def gates_passed(summaries: list[MetricSummary]) -> bool:

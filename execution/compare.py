@@ -28,6 +28,7 @@ from config.errors import ConfigError, InputError, NotFoundError, PromptForgeErr
 from evaluation import MetricSet
 from evaluation.paired_stats import PREFERENCE_LABELS, Comparison, CostSamples, PairedMetric, compare
 from evaluation.registry import metric_class
+from evaluation.summary import MetricSummary
 from execution.evaluate import Evaluator
 from execution.pipeline import Pipeline
 from security.identity import Permission
@@ -317,6 +318,15 @@ class Comparisons:
         if len(ids) != 1:
             raise NotFoundError(f"No single comparison starts with {id_prefix!r}.", "Give more of its id.")
         return self._get(ids[0])
+
+    def metric_errors(self, row: ComparisonRow) -> list[tuple[str, MetricSummary]]:
+        """(side and run, metric) for every metric that errored on some row of a side's runs."""
+        return [
+            (f"{side.upper()} (run {run_id[:8]})", m)
+            for side in ("a", "b")
+            for run_id in row.run_ids.get(side, [])
+            for m in self.evaluator.report(run_id).metric_errors
+        ]
 
     def sides(self, row: ComparisonRow) -> tuple[Side, Side]:
         return Side.from_dict(row.side_a), Side.from_dict(row.side_b)

@@ -2,7 +2,8 @@
 
 Prints progress on stderr and the verdict table on stdout (or JSON with ``--json``).
 Exit status: 1 when B is significantly worse than A on a guard metric (after Holm's
-correction), 0 otherwise; 2 for errors a user can act on; 130 when interrupted (resume
+correction) or a metric errored on any row of either side (unless
+``--allow-metric-errors``), 0 otherwise; 2 for errors a user can act on; 130 when interrupted (resume
 with ``--resume ID``).
 """
 
@@ -18,6 +19,7 @@ GUARD_REGRESSED = 1
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     from execution.cli_support import caller_path_or_name
+    from execution.eval_cli import add_allow_metric_errors
 
     p = sub.add_parser(
         "compare",
@@ -38,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-reuse", action="store_true", help="run both sides again even if matching runs exist")
     p.add_argument("--resume", metavar="ID", help="resume an interrupted or cancelled comparison")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    add_allow_metric_errors(p)
     p.set_defaults(handler=cmd_compare)
 
 
@@ -46,7 +49,7 @@ def cmd_compare(args) -> int:
     from config.settings import get_settings
     from execution.cli_support import build_pipeline, progress_bar
     from execution.compare import Comparisons
-    from execution.eval_cli import dataset_name
+    from execution.eval_cli import METRIC_ERRORS_FAIL, dataset_name, print_metric_errors
 
     pipeline = build_pipeline(get_settings())
     comparisons = Comparisons(pipeline)
@@ -73,11 +76,18 @@ def cmd_compare(args) -> int:
         print(f"comparison {row.id} is {row.status}; resume with --resume {row.id}", file=sys.stderr)
         return GUARD_REGRESSED
     stats = comparisons.statistics(row.id)
+    errors = comparisons.metric_errors(row)
     if args.json:
-        print(json.dumps({"comparison": row.id, "title": row.title, **stats.to_dict()}, indent=2, default=str))
+        found = [{"side": where, "metric": m.name, "errors": m.errors, "first_error": m.first_error} for where, m in errors]
+        print(json.dumps({"comparison": row.id, "title": row.title, **stats.to_dict(), "metric_errors": found},
+                         indent=2, default=str))
+        errored = bool(errors) and not args.allow_metric_errors
     else:
         print_verdict(row, stats, sys.stdout)
-    return GUARD_REGRESSED if stats.guard_regressions else 0
+        errored = print_metric_errors(errors, sys.stdout, args.allow_metric_errors)
+        if errored:
+            print(f"\n{METRIC_ERRORS_FAIL}")
+    return GUARD_REGRESSED if stats.guard_regressions or errored else 0
 
 
 def print_verdict(row, stats, out: TextIO) -> None:

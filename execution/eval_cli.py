@@ -2,7 +2,8 @@
 
 Prints progress on stderr and the run's summary on stdout (a table, or JSON with
 ``--json``). Exit status: 0 when every gate of the metric set passed, 1 when a
-gate failed or rows failed, 2 for errors a user can act on (bad prompt, dataset,
+gate failed, rows failed or a metric errored on any row (unless
+``--allow-metric-errors``), 2 for errors a user can act on (bad prompt, dataset,
 metric or provider), 130 when interrupted (the run is resumable with --resume).
 """
 
@@ -14,6 +15,7 @@ import sys
 from typing import TextIO
 
 GATE_FAILED = 1
+METRIC_ERRORS_FAIL = "FAILED (a metric errored: fix its cause, or pass --allow-metric-errors)"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +36,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--judge", help="the provider that judges DeepEval's judged metrics")
     p.add_argument("--resume", metavar="RUN_ID", help="resume an interrupted or cancelled run")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_allow_metric_errors(p)
     p.set_defaults(handler=cmd_eval)
+
+
+def add_allow_metric_errors(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--allow-metric-errors", action="store_true",
+        help="exit 0 even if a metric errored on some rows (the errors are still printed)",
+    )
+
+
+def print_metric_errors(errored: list[tuple[str, object]], out: TextIO, allowed: bool) -> bool:
+    """Prints each (where, metric summary) that errored with its count and first explanation;
+    True when any did and that is not allowed (the run then fails)."""
+    if not errored:
+        return False
+    out.write("\nmetric errors" + (" (allowed by --allow-metric-errors):\n" if allowed else ":\n"))
+    for where, m in errored:
+        out.write(f"  ERROR  {where + ' ' if where else ''}{m.error_note}\n")
+    return not allowed
 
 
 def cmd_eval(args) -> int:
@@ -64,9 +85,10 @@ def cmd_eval(args) -> int:
         return 130
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
+        errored = bool(report.metric_errors) and not args.allow_metric_errors
     else:
-        print_summary(report, sys.stdout)
-    return 0 if report.passed and not report.counts.get("error") else GATE_FAILED
+        errored = print_summary(report, sys.stdout, allow_metric_errors=args.allow_metric_errors)
+    return 0 if report.passed and not report.counts.get("error") and not errored else GATE_FAILED
 
 
 def dataset_name(pipeline, value: str) -> str:
@@ -83,7 +105,8 @@ def dataset_name(pipeline, value: str) -> str:
     return name
 
 
-def print_summary(report, out: TextIO) -> None:
+def print_summary(report, out: TextIO, allow_metric_errors: bool = False) -> bool:
+    """Prints the summary; True when a metric errored and that is not allowed."""
     data = report.to_dict()
     out.write(
         f"evaluation {data['evaluation']}  {data['prompt']} × {data['dataset']}  provider {data['provider']}"
@@ -96,7 +119,13 @@ def print_summary(report, out: TextIO) -> None:
     for m in report.metrics:
         ci = f"[{_num(m.ci_low)}, {_num(m.ci_high)}]" if m.ci_low is not None else ""
         rate = f"{m.pass_rate:.1%}" if m.pass_rate is not None else ""
-        note = "  (no scores: unavailable)" if m.n == 0 and m.unavailable else ""
+        note = ""
+        if m.n == 0 and m.errors:
+            note = f"  (no scores: {m.errors} errors)"
+        elif m.n == 0 and m.unavailable:
+            note = "  (no scores: unavailable)"
+        elif m.errors:
+            note = f"  ({m.errors} errors)"
         out.write(f"{m.name[:32]:32} {m.n:>5} {_num(m.mean):>9} {ci:>21} {rate:>9} {m.flagged:>7}{note}\n")
     cost = data["model_cost_usd"]
     out.write(f"\nmodel cost: {'unknown' if cost is None else f'${cost:.4f}'}")
@@ -110,7 +139,12 @@ def print_summary(report, out: TextIO) -> None:
             verdict = {True: "PASS", False: "FAIL", None: "n/a "}[g.passed]
             actual = _num(g.actual) if g.actual is not None else "-"
             out.write(f"  {verdict}  {g.metric} {g.gate} {g.limit:g} (actual {actual}){'  ' + g.note if g.note else ''}\n")
-    out.write(f"\n{'PASSED' if report.passed else 'FAILED'}\n")
+    errored = print_metric_errors([("", m) for m in report.metric_errors], out, allow_metric_errors)
+    if errored:
+        out.write(f"\n{METRIC_ERRORS_FAIL}\n")
+    else:
+        out.write(f"\n{'PASSED' if report.passed else 'FAILED'}\n")
+    return errored
 
 
 def _num(value) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 from config.errors import ConfigError, InputError, NotFoundError, PromptForgeError
 from evaluation import MetricContext, MetricSet
 from evaluation.registry import crosses
-from evaluation.summary import GateResult, MetricSummary, all_gates, gates_passed, summarize
+from evaluation.summary import GateResult, MetricSummary, all_gates, gates_passed, metric_errors, summarize
 from execution.datasets import check_columns
 from execution.pipeline import BatchOptions, Pipeline
 from execution.prompt_ref import PromptRef
@@ -71,6 +71,11 @@ class EvalReport:
         return gates_passed(self.metrics)
 
     @property
+    def metric_errors(self) -> list[MetricSummary]:
+        """Metrics that errored on some row (a judge that did not answer, a metric that crashed)."""
+        return metric_errors(self.metrics)
+
+    @property
     def recorded(self) -> int:
         return sum(self.counts.values())
 
@@ -98,12 +103,14 @@ class EvalReport:
                     "flagged": m.flagged,
                     "unavailable": m.unavailable,
                     "errors": m.errors,
+                    **({"first_error": m.first_error} if m.errors else {}),
                     **({"simulated": True} if m.simulated else {}),
                 }
                 for m in self.metrics
             },
             "gates": [g.to_dict() for g in self.gates],
             "passed": self.passed,
+            "metric_errors": [m.name for m in self.metric_errors],
         }
 
 

@@ -198,7 +198,8 @@ class EvalRunTable:
 
     def metric_stats(self, run_id: str, thresholds: Thresholds | None = None) -> dict[str, dict[str, Any]]:
         """Per metric: scored count, mean, sum of squares, min, max, unavailable and
-        error counts, and how many scored rows the thresholds flag."""
+        error counts, the explanation of its first errored row, and how many scored rows
+        the thresholds flag."""
         thresholds = thresholds or {}
         m, r = schema.run_metrics.c, schema.runs.c
         ok = m.status == "ok"
@@ -228,6 +229,15 @@ class EvalRunTable:
                     r.batch_id == run_id, m.name == name, ok, condition
                 )
                 stats[name]["flagged"] = int(conn.execute(flagged).scalar_one())
+            for name, row in stats.items():
+                row["first_error"] = ""
+                if row["errors"]:
+                    first = (
+                        sa.select(m.explanation).select_from(schema.run_metrics.join(schema.runs))
+                        .where(r.batch_id == run_id, m.name == name, m.status == "error")
+                        .order_by(r.dataset_row, r.record_id).limit(1)
+                    )
+                    row["first_error"] = conn.execute(first).scalar_one_or_none() or ""
         for row in stats.values():
             row["higher_is_better"] = bool(row["higher_is_better"])
             for key in ("n", "unavailable", "errors"):

@@ -326,3 +326,36 @@ def test_edge_cases_give_explanations_not_nan(world):
     tokens = next(m for m in data["metrics"] if m["name"] == "total_tokens")
     assert tokens["notes"] and tokens["test"]["p_value"] is None
     assert np.isfinite(tokens["difference"]["value"])
+
+
+def test_cli_fails_when_a_metric_errored_on_either_side(world, tmp_settings, monkeypatch, capsys):
+    import launch
+    from config.settings import get_settings
+    from evaluation.registry import metric_function, unregister_metric
+    from execution.metric_sets import MetricSets
+
+    @metric_function("fussy", description="fails on answers that mention a refund")
+    def fussy(item):
+        if "refund" in (item.output or "").lower():
+            raise ValueError("cannot score a refund promise")
+        return 1.0
+
+    pipeline, _ = world
+    MetricSets(pipeline.store, ANALYST).save("faq", 0, MetricSet.from_list([{"metric": "total_tokens"}, {"metric": "fussy"}]))
+    monkeypatch.setenv("PROMPTFORGE_DATABASE_URL", tmp_settings.resolved_database_url)
+    monkeypatch.setenv("PROMPTFORGE_DATA_DIR", str(tmp_settings.data_dir))
+    get_settings.cache_clear()
+    try:
+        argv = ["compare", "--a", "faq@v1", "--b", "faq@v2", "--dataset", "questions"]
+        assert launch.main(argv) == 1
+        text = capsys.readouterr().out
+        assert "GUARD REGRESSED" not in text
+        assert "ERROR  B (run " in text and "fussy: 12 of 12 rows errored; first: ValueError: cannot score a refund" in text
+        assert "ERROR  A (run" not in text and "FAILED (a metric errored" in text
+        assert launch.main([*argv, "--json"]) == 1
+        [found] = json.loads(capsys.readouterr().out)["metric_errors"]
+        assert found["metric"] == "fussy" and found["errors"] == 12 and found["side"].startswith("B")
+        assert launch.main([*argv, "--allow-metric-errors"]) == 0
+    finally:
+        unregister_metric("fussy")
+        get_settings.cache_clear()

@@ -351,3 +351,35 @@ def test_a_chat_version_runs_on_its_default_provider_with_its_settings(world, ll
     for request in llm_server.requests:
         assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
         assert request.body["temperature"] == 0.1 and request.body["model"] == "house-model"
+
+
+def test_cli_eval_fails_when_a_judged_metric_errored_on_its_rows(world, llm_server, tmp_settings, monkeypatch, capsys):
+    """A judge that answers in prose leaves every judged row in error: that is never a pass."""
+    import json
+
+    import launch
+    from config.settings import get_settings
+
+    pipeline, evaluator, datasets = world
+    llm_server.default_text = "Honestly, I found the answer quite relevant and helpful overall."
+    datasets.save_dataset("faq-set", _rows(3))
+    monkeypatch.setenv("PROMPTFORGE_DATABASE_URL", tmp_settings.resolved_database_url)
+    monkeypatch.setenv("PROMPTFORGE_DATA_DIR", str(tmp_settings.data_dir))
+    get_settings.cache_clear()
+    judge = f"compat:judge-model@{llm_server.openai_base_url}"
+    argv = ["eval", "--prompt", "faq", "--dataset", "faq-set", "--judge", judge, "--metrics", "answer_relevancy", "latency_s"]
+    try:
+        assert launch.main(argv) == 1
+        text = capsys.readouterr().out
+        assert "(no scores: 3 errors)" in text and "unavailable" not in text.split("answer_relevancy")[1].split("\n")[0]
+        assert "ERROR  answer_relevancy: 3 of 3 rows errored; first: The judge" in text and "with JSON" in text
+        assert "PASSED" not in text and "FAILED (a metric errored" in text
+        assert launch.main([*argv, "--json"]) == 1
+        out = json.loads(capsys.readouterr().out)
+        assert out["metric_errors"] == ["answer_relevancy"] and out["metrics"]["answer_relevancy"]["errors"] == 3
+        assert "did not answer" in out["metrics"]["answer_relevancy"]["first_error"]
+        assert launch.main([*argv, "--allow-metric-errors"]) == 0  # the errors are still shown
+        text = capsys.readouterr().out
+        assert "allowed by --allow-metric-errors" in text and "ERROR  answer_relevancy" in text and "PASSED" in text
+    finally:
+        get_settings.cache_clear()
