@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from security.pii.recognizers.card import CardNumberRecognizer, known_issuer, luhn_valid
+from security.pii.recognizers.nhs import nhs_valid
 from security.pii.recognizers.phone import PhoneNumberRecognizer
 from security.pii.recognizers.routing import aba_valid
 from security.pii.recognizers.ssn import SsnRecognizer
@@ -204,6 +205,31 @@ def test_spans_with_digits_are_never_person_names(scrubber, text, names):
 )
 def test_aba_checksum_and_prefix(digits, valid):
     assert aba_valid(digits) is valid
+
+
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [("9434765919", True), ("4010232137", True), ("2125550148", True), ("4155550199", True),
+     ("9434765918", False), ("2125550147", False), ("4155550198", False), ("943476591", False)],
+)
+def test_nhs_checksum(digits, valid):
+    assert nhs_valid(digits) is valid
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("NHS number 943 476 5919", ["943 476 5919"]),
+        ("nhs no: 9434765919", ["9434765919"]),
+        ("The reference 9434765919 is on file.", ["9434765919"]),  # checksum alone, no phone shape
+        ("NHS number 943 476 5918", []),  # the checksum fails
+        ("Call 212-555-0148 or (415) 555-0199.", []),  # phone shapes win the checksum-valid digits
+        ("Toll free 1-212-555-0148", []),
+    ],
+)
+def test_nhs_numbers(scrubber, text, expected):
+    assert spans(scrubber, text, "UK_NHS") == expected
 
 
 @pytest.mark.slow

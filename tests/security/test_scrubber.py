@@ -11,6 +11,7 @@ import pytest
 from config.errors import ConfigError, InputError, ScrubbingError
 from config.settings import PIIPolicy
 from security.pii import Entity, PseudonymMap, Scrubber, ScrubResult
+from security.pii.recognizers.nhs import nhs_valid
 from security.pii.selection import resolve_overlaps
 
 CARD = "4111 1111 1111 1111"
@@ -190,6 +191,63 @@ def test_detect_reports_original_offsets_only(scrubber):
     entities = scrubber.detect(TEXT)
     assert [TEXT[e.start : e.end] for e in entities if e.type == "CREDIT_CARD"] == [CARD]
     assert all(e.replacement is None and e.out_start is None for e in entities)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "You can reach our US desk at 212-555-0148 or (415) 555-0199.",
+            "You can reach our US desk at <PHONE_NUMBER_1> or <PHONE_NUMBER_2>.",
+        ),
+        (
+            "You can reach our US desk at 212-555-0148 or 415-555-0199.",
+            "You can reach our US desk at <PHONE_NUMBER_1> or <PHONE_NUMBER_2>.",
+        ),
+        ("Ring 415-555-0105 or 312-555-0106.", "Ring <PHONE_NUMBER_1> or <PHONE_NUMBER_2>."),
+        ("The number is 212-555-0148.", "The number is <PHONE_NUMBER_1>."),
+        ("Call 212 555 0148 today.", "Call <PHONE_NUMBER_1> today."),
+        ("Toll free 1-212-555-0148", "Toll free <PHONE_NUMBER_1>"),
+        ("The patient's phone is 212-555-0148.", "The patient's phone is <PHONE_NUMBER_1>."),
+    ],
+)
+def test_us_phone_numbers_that_pass_the_nhs_checksum_stay_phone_numbers(scrubber, text, expected):
+    # one ten-digit number in eleven passes the NHS check: these all do
+    assert all(nhs_valid(n) for n in ("2125550148", "4155550199", "4155550105", "3125550106"))
+    assert scrubber.scrub(text).text == expected
+
+
+@pytest.mark.slow
+def test_model_answer_with_us_phone_numbers_is_scrubbed_as_phone_numbers(scrubber):
+    pseudonyms = PseudonymMap()  # input and output of one run share the map
+    prompt = scrubber.scrub("Which number do I call, 212-555-0148?", pseudonyms)
+    answer = scrubber.scrub("You can reach our US desk at 212-555-0148 or 415-555-0199.", pseudonyms)
+    assert prompt.text == "Which number do I call, <PHONE_NUMBER_1>?"
+    assert answer.text == "You can reach our US desk at <PHONE_NUMBER_1> or <PHONE_NUMBER_2>."
+    assert answer.counts_by_type() == {"PHONE_NUMBER": 2}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("NHS number 943 476 5919", "NHS number <UK_NHS_1>"),
+        ("His NHS no. is 9434765919.", "His NHS no. is <UK_NHS_1>."),
+        ("NHS: 943-476-5919", "NHS: <UK_NHS_1>"),
+        ("Patient 943 476 5919 was seen today.", "Patient <UK_NHS_1> was seen today."),
+        ("National health service number: 401 023 2137.", "National health service number: <UK_NHS_1>."),
+        # the label decides even with a phone word in the window, and each number keeps its own type
+        (
+            "Her NHS number is 943 476 5919 and her phone is 212-555-0148.",
+            "Her NHS number is <UK_NHS_1> and her phone is <PHONE_NUMBER_1>.",
+        ),
+        # a US number that passes the check is an NHS number when labelled as one
+        ("Patient NHS number: 212 555 0148", "Patient NHS number: <UK_NHS_1>"),
+    ],
+)
+def test_nhs_numbers_with_nhs_context_stay_nhs(scrubber, text, expected):
+    assert scrubber.scrub(text).text == expected
 
 
 class Exploding:

@@ -15,6 +15,7 @@ from security.pii.recognizers import (  # noqa: F401  isort: skip
     known_names,
     name_cues,
     ner,
+    nhs,
     passport,
     phone,
     routing,
