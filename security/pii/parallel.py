@@ -13,6 +13,7 @@ not yet sent, then waits for the workers' last ones. So the split follows what e
 A pool starts lazily on its first large batch (or ``start``) and never makes a
 batch wait for it: until the workers are ready, batches are analysed in-process.
 A worker that dies fails its batch closed; the next large batch restarts the pool.
+A worker ends by itself within a second of its parent process ending, ``kill -9`` included.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import types
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -55,12 +57,34 @@ Local = Callable[[Sequence[str]], list[list[RecognizerResult]]]
 _worker_analyzer: AnalyzerEngine | None = None
 
 
-def _init_worker(factory: Callable[[], AnalyzerEngine]) -> None:
+PARENT_POLL_SECONDS = 0.5  # how often a worker checks that the process that started it lives
+
+
+def _init_worker(factory: Callable[[], AnalyzerEngine], parent_pid: int | None = None) -> None:
     global _worker_analyzer
+    _exit_with_parent(os.getppid() if parent_pid is None else parent_pid)  # first: model loading takes a while
     apply_offline_env()  # already inherited; set again so the worker never depends on it
     use_bundled_suffix_list()
     _worker_analyzer = factory()
     analyze_many(_worker_analyzer, WARM_UP_TEXTS, AnalysisParams((), 0.0))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker soon after ``parent_pid`` ends, however it ends (``kill -9`` runs no
+    ``atexit`` and no executor shutdown, and a worker blocked on its task queue holds that
+    queue's write end itself, so it would never see end of file and wait forever).
+
+    A daemon thread polls the parent pid: a dead parent's children are re-parented (to
+    init or a subreaper), so ``getppid`` changes. ``PR_SET_PDEATHSIG`` is not used: it
+    fires when the parent *thread* that spawned the worker ends (the executor spawns from
+    whichever thread submits, e.g. a Streamlit script run), not only the parent process."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)  # no cleanup to run: the worker holds nothing but its analyzer
+
+    threading.Thread(target=watch, name="pii-worker-parent-watch", daemon=True).start()
 
 
 def _ping() -> int:
@@ -113,7 +137,7 @@ class AnalysisPool:
                             max_workers=self.workers,
                             mp_context=get_context("spawn"),
                             initializer=_init_worker,
-                            initargs=(self._factory,),
+                            initargs=(self._factory, os.getpid()),
                         )
                         # the processes are spawned here, on the first submissions
                         self._pings = [self._executor.submit(_ping) for _ in range(self.workers)]

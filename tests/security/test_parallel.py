@@ -264,3 +264,108 @@ class _LogCapture(logging.Handler):
     def __exit__(self, *exc):
         self._logger.removeHandler(self)
         self._logger.setLevel(self._level)
+
+
+# --- workers end with their parent -------------------------------------------------------
+
+ORPHAN_FAKE = textwrap.dedent(
+    """
+    import sys, time
+    from security.pii.analysis import AnalysisParams
+    from security.pii.parallel import AnalysisPool
+    from tests.security import fake_analyzers as fakes
+    pool = AnalysisPool(fakes.FirstWord, workers=2)
+    assert pool.start(wait=True)
+    pool.submit([f"w{i} text" for i in range(20)], AnalysisParams((), 0.0)).result(lambda t: [[] for _ in t])
+    print("PIDS", *sorted(pool.worker_pids), flush=True)
+    time.sleep(600)
+    """
+)
+
+ORPHAN_PRODUCTION = textwrap.dedent(
+    """
+    import time
+    from config.offline import apply_offline_env
+    apply_offline_env()
+    from config.settings import Settings
+    from security.pii import get_scrubber
+    scrubber = get_scrubber(Settings())
+    assert scrubber.warm_up()
+    texts = [f"Call Jane Doe{i} on 212-555-01{i:02d}" for i in range(20)]
+    assert scrubber.scrub_many(texts)
+    print("PIDS", *sorted(scrubber.pool.worker_pids), flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def _gone(proc: psutil.Process) -> bool:
+    """Whether ``proc`` ended: no longer running (pid gone or reused) or a zombie (a
+    grandchild we cannot reap; its parent, now init, will)."""
+    try:
+        if not proc.is_running():
+            return True
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+    except (psutil.Error, OSError):
+        return True
+    state = next((line.split()[1] for line in status.splitlines() if line.startswith("State:")), "")
+    return state == "Z"
+
+
+def _orphaned_workers_exit(script: str, workers: int, start_timeout: float) -> None:
+    """Run ``script`` (starts a pool, prints ``PIDS ...``, sleeps) in a child process,
+    SIGKILL the child, and check each worker exits on its own soon after."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PROMPTFORGE_PII_WORKERS": str(workers)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    procs: list[psutil.Process] = []  # the child's descendants: workers and resource tracker
+    try:
+        line = _read_line(child, start_timeout)
+        assert line.startswith("PIDS "), f"no worker pids from the child: {line!r}"
+        procs = psutil.Process(child.pid).children(recursive=True)
+        workers_seen = [p for p in procs if "spawn_main" in " ".join(p.cmdline())]
+        # one worker may have answered every ping: the pool's pids are some of the workers
+        assert {int(pid) for pid in line.split()[1:]} <= {p.pid for p in workers_seen}
+        assert len(workers_seen) == workers and all(p.ppid() == child.pid for p in workers_seen)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not all(_gone(p) for p in workers_seen):
+            time.sleep(0.2)
+        left = [p.pid for p in workers_seen if not _gone(p)]
+        assert not left, f"worker processes {left} outlived their killed parent"
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+        for proc in procs:  # never leave a process behind, even when the test fails
+            try:
+                if proc.is_running():
+                    proc.kill()
+            except psutil.Error:
+                pass
+
+
+def _read_line(child: subprocess.Popen, timeout: float) -> str:
+    """The child's first line of output, or a failure with its stderr after ``timeout``."""
+    import threading
+
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.append(child.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not lines or not lines[0]:
+        child.kill()
+        raise AssertionError(f"the child printed no pids: {child.stderr.read()[-3000:]}")
+    return lines[0].strip()
+
+
+def test_workers_exit_when_their_parent_is_killed():
+    _orphaned_workers_exit(ORPHAN_FAKE, workers=2, start_timeout=120)
+
+
+@pytest.mark.slow
+def test_production_workers_exit_when_their_parent_is_killed():
+    """As ``python launch.py batch`` starts them (the real model), then ``kill -9`` of the batch."""
+    _orphaned_workers_exit(ORPHAN_PRODUCTION, workers=1, start_timeout=300)
