@@ -343,7 +343,8 @@ def _csv_rows(
     delimiter = ","
     if "," not in first_line:
         delimiter = next((d for d in _SEPARATORS if d in first_line), ",")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = _Lines(text)
+    reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -352,6 +353,8 @@ def _csv_rows(
         raise DatasetError(
             f"The CSV header cannot be read ({_csv_reason(exc)}).", "Check the quoting of the first line."
         ) from None
+    if lines.consumed == len(text):  # the header ran to the end of the file
+        _check_quotes_closed(text, 0, 1, header, delimiter)
     header = [h.strip() for h in header]
     if not any(header):
         raise DatasetError("The CSV header is empty.", "Add a header row naming the template's variables.")
@@ -366,7 +369,7 @@ def _csv_rows(
     index = 0
     last_line = reader.line_num
     while True:
-        start = last_line + 1
+        start, offset = last_line + 1, lines.consumed
         try:
             values = next(reader)
         except StopIteration:
@@ -378,6 +381,8 @@ def _csv_rows(
             last_line = reader.line_num
             continue
         last_line = reader.line_num
+        if lines.consumed == len(text):  # the last record: it may have run on from an open quote
+            _check_quotes_closed(text, offset, start, values, delimiter)
         if not any(v.strip() for v in values):
             continue  # blank line
         limit.check(index + 1)
@@ -391,6 +396,51 @@ def _csv_rows(
         index += 1
     columns = [h for h in header if h]
     return sources, failures, columns
+
+
+class _Lines:
+    """The lines of ``text`` for ``csv.reader`` (split as it expects: ``\\n``, ``\\r\\n`` or
+    ``\\r``, kept), counting the characters handed out so far."""
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text, newline="")
+        self.consumed = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.consumed += len(line)
+        return line
+
+
+def _check_quotes_closed(text: str, offset: int, line: int, values: list[str], delimiter: str) -> None:
+    """Raise ``DatasetError`` when the record read from ``text[offset:]`` (starting on
+    ``line``, read as ``values``, running to the end of the file) ends inside a quoted field.
+
+    The csv module, in its default lenient mode, reads an opening quote that is never
+    closed to the end of the file as one value: every later line would silently become
+    part of one row. (``strict=True`` reports it, but also rejects ``"a"b``, which the
+    lenient mode reads as ``ab``.) Test: a quote added on a line of its own closes a field
+    left open, so the record stays one record; after a complete record it starts another."""
+    record = text[offset:]
+    probe = csv.reader(io.StringIO(record + '\n"', newline=""), delimiter=delimiter)
+    if sum(1 for _ in probe) != 1:
+        return
+    # the open field is the record's last value; from its opening quote to the end of the
+    # file every quote is doubled (one closing it would have ended the quoted field)
+    value = values[-1] if values else ""
+    quote = len(record) - len(value) - value.count('"') - 1
+    if 0 <= quote < len(record) and record[quote] == '"':
+        before = record[:quote]
+        line += before.count("\n") + before.count("\r") - before.count("\r\n")
+    raise DatasetError(
+        f"The CSV file is malformed: the quoted field that starts on line {line} is never closed, "
+        "so every line after it would be read as part of that one value.",
+        'Close the quote (add the missing " at the end of the value), or, if the quote is part of '
+        'the text, escape it by doubling it ("") or remove it.',
+    )
 
 
 def _csv_reason(exc: csv.Error) -> str:

@@ -66,6 +66,49 @@ def test_csv_multiline_cells_report_the_starting_line():
     assert (bad[0].row, bad[0].line) == (1, 4)
 
 
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b'question,expected\n"What is 2+2?,4\nWhat is 3+3,6\n', 2),  # the quote never closes
+        (b'question,expected\nq1,1\nq2,2\n"What is 2+2?,4', 4),  # on the last line, no newline at the end
+        (b'question,expected\nq1,1\nq2,"What is 2+2?\nWhat is 3+3,6\n', 3),  # in a later field
+        (b'a,b\n"alpha\nbeta","x\ny,z\n', 3),  # a closed multi-line field, then an open one on its last line
+        (b'a,b\n"say ""howdy"" there,x\ny,z\n', 2),  # doubled quotes inside do not close it
+        (b'a;b\n1;"dangling\n2;3\n', 2),  # any separator
+        (b'a\r\n"dangling\r\nb\r\n', 2),  # Windows line ends
+        (b'"question,expected\nq1,1\n', 1),  # in the header
+    ],
+)
+def test_csv_unterminated_quote_rejects_the_file(data, line):
+    with pytest.raises(DatasetError) as info:
+        parse_rows(data, ".csv")
+    error = info.value
+    assert "malformed" in error.message and f"line {line}" in error.message
+    assert "never closed" in error.message
+    assert "close" in error.hint.lower() and "doubl" in error.hint
+    for value in ("What is", "alpha", "beta", "dangling", "howdy", "q1"):
+        assert value not in error.message and value not in error.hint
+    with pytest.raises(DatasetError, match=f"line {line}"):
+        read_dataset(data, ".csv")
+
+
+@pytest.mark.parametrize(
+    ("data", "rows"),
+    [
+        (b'question,answer\n"line one\nline two",x\n', [{"question": "line one\nline two", "answer": "x"}]),
+        (b'q,e\n"line one\nline two",x', [{"q": "line one\nline two", "e": "x"}]),  # no newline at the end
+        (b'q,e\na,"line one\nline two"', [{"q": "a", "e": "line one\nline two"}]),  # closes at the very end
+        (b'q,e\na,"say ""hi""\nthen go"\nb,c\n', [{"q": "a", "e": 'say "hi"\nthen go'}, {"q": "b", "e": "c"}]),
+        (b'q,e\na,"x"""\n', [{"q": "a", "e": 'x"'}]),  # an escaped quote just before the closing one
+        (b'q,e\nsay "hi",x\n', [{"q": 'say "hi"', "e": "x"}]),  # a quote inside an unquoted value is text
+        (b'q,e\r\n"one\r\ntwo",x\r\n', [{"q": "one\r\ntwo", "e": "x"}]),
+        (b'"q","e"\n"a","b"\n\n', [{"q": "a", "e": "b"}]),
+    ],
+)
+def test_csv_closed_quoted_fields_with_newlines_are_accepted(data, rows):
+    assert parse_rows(data, ".csv") == (rows, [])
+
 @pytest.mark.parametrize(
     ("data", "suffix", "message"),
     [
