@@ -144,6 +144,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_export(sub)
 
+    from security.identity.users_cli import add_parser as add_users
+
+    add_users(sub)
+
     from storage.reindex_cli import add_parser as add_reindex
 
     add_reindex(sub)
