@@ -148,6 +148,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_users(sub)
 
+    from security.identity.tokens_cli import add_parser as add_tokens
+
+    add_tokens(sub)
+
     from storage.reindex_cli import add_parser as add_reindex
 
     add_reindex(sub)

@@ -236,6 +236,8 @@ class Settings(BaseSettings):
     actor: str | None = None
     # on PostgreSQL, command-line subcommands act as this PromptForge account
     cli_account: str | None = None
+    # an API token: command-line subcommands act as its account, within its scope (either backend)
+    token: SecretStr | None = None
 
     # identity and the audit trail
     auth: AuthPolicy = Field(default_factory=AuthPolicy)

@@ -387,3 +387,24 @@ sessions = sa.Table(
     sa.Column("end_reason", sa.String(255), nullable=True),  # sign-out, expiry, account disabled…
     sa.Index("ix_pf_sessions_user", "username", "ended_at"),
 )
+
+# -- API tokens (the workflow is ``security.identity.tokens``) ------------------------------------
+
+api_tokens = sa.Table(
+    "pf_api_tokens",
+    metadata,
+    sa.Column("id", sa.String(16), primary_key=True),  # public: shown in lists and audit events
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),  # SHA-256 of the token; never the token
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),  # the pf_users account it acts as
+    sa.Column("scopes", sa.JSON, nullable=False),  # read | run | evaluate
+    sa.Column("created_at", sa.DateTime, nullable=False),  # naive UTC
+    sa.Column("created_by", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_by", sa.String(255), nullable=True),
+    sa.Column("last_used_at", sa.DateTime, nullable=True),  # written at most once a minute
+    sa.Column("requests_per_minute", sa.Integer, nullable=True),  # None: no limit
+    sa.Column("spend_per_day_usd", sa.Float, nullable=True),
+    sa.Index("ix_pf_api_tokens_user", "username"),
+)

@@ -1,0 +1,67 @@
+"""Rows of ``pf_api_tokens``. Hashing, scopes, expiry and limits live in
+``security.identity.tokens``; this module only reads and writes rows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from storage import schema
+from storage.engine import storage_errors
+from storage.migrate import ensure
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    id: str
+    token_hash: str
+    name: str
+    username: str
+    scopes: list[str]
+    created_at: datetime
+    created_by: str
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_by: str | None
+    last_used_at: datetime | None
+    requests_per_minute: int | None
+    spend_per_day_usd: float | None
+
+
+class TokenTable:
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        with storage_errors(engine):
+            ensure(engine)
+
+    def insert(self, row: TokenRow) -> None:
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            conn.execute(sa.insert(schema.api_tokens).values(**asdict(row)))
+
+    def by_hash(self, token_hash: str) -> TokenRow | None:
+        t = schema.api_tokens
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.token_hash == token_hash)).first()
+        return TokenRow(**row._mapping) if row else None
+
+    def get(self, token_id: str) -> TokenRow | None:
+        t = schema.api_tokens
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.id == token_id)).first()
+        return TokenRow(**row._mapping) if row else None
+
+    def all(self, username: str | None = None) -> list[TokenRow]:
+        t = schema.api_tokens
+        query = sa.select(t).order_by(t.c.created_at.desc(), t.c.id)
+        if username is not None:
+            query = query.where(t.c.username == username)
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return [TokenRow(**r._mapping) for r in conn.execute(query)]
+
+    def update(self, token_id: str, **values: Any) -> None:
+        t = schema.api_tokens
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            conn.execute(sa.update(t).where(t.c.id == token_id).values(**values))
