@@ -70,6 +70,14 @@ def accounts():
 
 
 @st.cache_resource(show_spinner=False)
+def tokens():
+    """API tokens (created, listed and revoked on the Admin page)."""
+    from security.identity.tokens import token_service
+
+    return token_service(settings())
+
+
+@st.cache_resource(show_spinner=False)
 def sessions():
     """Server-side sessions behind the browser's cookie."""
     from security.identity.session_store import SessionStore

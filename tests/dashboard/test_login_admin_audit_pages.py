@@ -107,3 +107,30 @@ def test_auditor_searches_and_verifies_the_chain(accounts_env):
     at.multiselect(key="audit_actions").select("audit_verified").run()
     assert set(at.dataframe[0].value["action"]) == {"audit_verified"}
     assert at.dataframe[0].value["actor"].iloc[0] == "user:demo-auditor"
+
+
+def test_admin_creates_a_token_sees_it_once_and_revokes_it(accounts_env):
+    from config.settings import get_settings
+    from security.identity.tokens import token_service
+
+    at = AppTest.from_file(str(PAGES / "admin.py"), default_timeout=60)
+    at.session_state["pf_session"] = _session("admin", "admin")
+    at.run()
+    assert [t.label for t in at.tabs][-1].endswith("API tokens") and "No API tokens yet" in _text(at)
+    form_user = next(s for s in at.selectbox if s.label == "Account it acts as")
+    form_user.select("demo-analyst")
+    next(t for t in at.text_input if t.label == "Name").input("ci-nightly")
+    next(b for b in at.button if b.label == "Create token").click().run()
+    assert not at.exception
+    [code] = [c.value for c in at.code]
+    assert code.startswith("pft_") and "shown once" in _text(at)
+    principal = token_service(get_settings()).authenticate(code)
+    assert principal.actor.startswith("token:demo-analyst/")
+    tokens = at.dataframe[-1].value
+    assert list(tokens["name"]) == ["ci-nightly"] and list(tokens["state"]) == ["active"]
+    at.run()
+    assert not at.code  # shown once
+    picker = next(s for s in at.selectbox if s.label == "Token")
+    picker.select(picker.options[0]).run()
+    next(b for b in at.button if b.label == "Revoke").click().run()
+    assert list(at.dataframe[-1].value["state"]) == ["revoked"]
