@@ -152,6 +152,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_tokens(sub)
 
+    from api.cli import add_parser as add_api
+
+    add_api(sub)
+
     from storage.reindex_cli import add_parser as add_reindex
 
     add_reindex(sub)

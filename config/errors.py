@@ -82,3 +82,13 @@ class ConflictError(PromptForgeError):
     def __init__(self, message: str, hint: str = "", current: object | None = None) -> None:
         super().__init__(message, hint)
         self.current = current
+
+
+class QuotaExceeded(PromptForgeError):
+    """An API token's limit (requests per minute, model spend per day) is used up."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str = "", retry_after: int = 60) -> None:
+        super().__init__(message, hint)
+        self.retry_after = retry_after

@@ -72,20 +72,19 @@ def _flush(chunk, out: TextIO, scrubber, screener) -> bool:
             out.write(json.dumps({"error": error}) + "\n")
             failed = True
             continue
-        scrub = next(results)
-        verdict = screener.screen(scrub.text, source="check")
-        out.write(
-            json.dumps(
-                {
-                    "scrubbed": scrub.text,
-                    "entities": [
-                        {"type": e.type, "start": e.start, "end": e.end, "score": round(e.score, 3)}
-                        for e in scrub.entities
-                    ],
-                    "injection": {"score": round(verdict.score, 4), "flagged": verdict.flagged, "reasons": verdict.reasons},
-                }
-            )
-            + "\n"
-        )
+        out.write(json.dumps(checked(next(results), screener)) + "\n")
     out.flush()
     return failed
+
+
+def checked(scrub, screener) -> dict:
+    """What a check says of one scrubbed text: the scrubbed text, the entities found (type,
+    offsets in the original, score) and the injection screen's verdict."""
+    verdict = screener.screen(scrub.text, source="check")
+    return {
+        "scrubbed": scrub.text,
+        "entities": [
+            {"type": e.type, "start": e.start, "end": e.end, "score": round(e.score, 3)} for e in scrub.entities
+        ],
+        "injection": {"score": round(verdict.score, 4), "flagged": verdict.flagged, "reasons": verdict.reasons},
+    }

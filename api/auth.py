@@ -1,0 +1,90 @@
+"""Who calls: the bearer token of each request, as its account within the token's scope, and the
+token's limits (requests per minute, model spend per day) checked before any work."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from datetime import datetime, time as day_start
+
+import sqlalchemy as sa
+from fastapi import Request
+
+from config.errors import AuthenticationError, QuotaExceeded
+from security.identity.principal import Principal
+from security.identity.tokens import TokenService
+from storage import schema
+from storage.engine import storage_errors
+from storage.schema import utcnow
+
+WINDOW_S = 60.0
+
+
+def bearer(request: Request) -> str:
+    """The token of ``Authorization: Bearer TOKEN`` (OpenAI clients send their API key so)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError(
+            "The request carries no API token.",
+            "Send 'Authorization: Bearer TOKEN' (an administrator creates tokens: Admin page or 'launch.py tokens create').",
+        )
+    return token.strip()
+
+
+class Quotas:
+    """Each token's limits. Requests per minute are counted in this process (a sliding minute);
+    spend per day is the model cost of the runs recorded through the token since midnight UTC,
+    read from the database, so it holds across processes."""
+
+    def __init__(self, tokens: TokenService, engine: sa.Engine, clock: Callable[[], float] = time.monotonic) -> None:
+        self.tokens, self.engine, self.clock = tokens, engine, clock
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def check(self, principal: Principal) -> None:
+        if principal.token is None:
+            return
+        per_minute, per_day = self.tokens.limits(principal.token)
+        if per_minute:
+            now = self.clock()
+            with self._lock:
+                seen = self._seen[principal.token]
+                while seen and now - seen[0] >= WINDOW_S:
+                    seen.popleft()
+                if len(seen) >= per_minute:
+                    wait = max(1, int(WINDOW_S - (now - seen[0])) + 1)
+                    raise QuotaExceeded(
+                        f"The API token {principal.token} is limited to {per_minute} requests a minute.",
+                        f"Retry in {wait} s, or ask an administrator for a higher limit.", retry_after=wait,
+                    )
+                seen.append(now)
+        if per_day:
+            spent = self.spent_today(principal.actor)
+            if spent >= per_day:
+                raise QuotaExceeded(
+                    f"The API token {principal.token} has spent ${spent:.4f} of its ${per_day:.2f} a day on models.",
+                    "Wait until midnight UTC, or ask an administrator for a higher limit.",
+                    retry_after=_seconds_to_midnight(utcnow()),
+                )
+
+    def spent_today(self, actor: str) -> float:
+        r = schema.runs.c
+        midnight = datetime.combine(utcnow().date(), day_start.min)
+        query = sa.select(sa.func.coalesce(sa.func.sum(r.cost_usd), 0.0)).where(r.actor == actor, r.started_at >= midnight)
+        with storage_errors(self.engine), self.engine.connect() as conn:
+            return float(conn.execute(query).scalar_one())
+
+
+def _seconds_to_midnight(now: datetime) -> int:
+    return int(24 * 3600 - (now - datetime.combine(now.date(), day_start.min)).total_seconds()) + 1
+
+
+def caller(request: Request) -> Principal:
+    """FastAPI dependency: the request's principal, its limits checked."""
+    state = request.app.state
+    principal = state.tokens.authenticate(bearer(request))
+    state.quotas.check(principal)
+    return principal
