@@ -161,8 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     add_reindex(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation", "scale"], help="which benchmark")
-    bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500), rows (eval: 1000) or runs (scale: 100000)")
+    bench.add_argument("name", choices=["pipeline", "audit", "security", "eval", "authoring", "compare", "annotation", "scale", "api"], help="which benchmark")
+    bench.add_argument("--n", type=int, help="number of prompts (pipeline: 500), rows (eval: 1000) or runs (scale: 100000, api: 160)")
     bench.set_defaults(handler=cmd_bench)
     return parser
 

@@ -38,4 +38,8 @@ def run_benchmark(name: str, settings: Settings, **options) -> int:
         from bench.scale import main as scale_main
 
         return scale_main(settings, **options)
+    if name == "api":
+        from bench.api import main as api_main
+
+        return api_main(settings, **options)
     raise ValueError(f"unknown benchmark {name}")
