@@ -25,6 +25,8 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
     from security.identity.tokens import token_service
 
     app = FastAPI(
+        docs_url=None,  # served below from local Swagger UI assets: the browser fetches nothing from outside
+        redoc_url=None,
         title="PromptForge API",
         version="1",
         description=(
@@ -47,8 +49,32 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(gateway.router)
 
+    _local_docs(app)
+
     @app.get("/health", tags=["health"], summary="Liveness: no token needed")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _local_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI from the assets ``fastapi-offline`` ships, not from a CDN."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=f"{app.title}: documentation",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from datetime import datetime, time as day_start
 
 import sqlalchemy as sa
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from config.errors import AuthenticationError, QuotaExceeded
 from security.identity.principal import Principal
@@ -82,7 +85,11 @@ def _seconds_to_midnight(now: datetime) -> int:
     return int(24 * 3600 - (now - datetime.combine(now.date(), day_start.min)).total_seconds()) + 1
 
 
-def caller(request: Request) -> Principal:
+# declares the bearer scheme in the OpenAPI document (the docs page's "Authorize"); ``bearer`` reads it
+_SCHEME = HTTPBearer(auto_error=False, description="An API token: Admin page or 'launch.py tokens create'.")
+
+
+def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_SCHEME)] = None) -> Principal:
     """FastAPI dependency: the request's principal, its limits checked."""
     state = request.app.state
     principal = state.tokens.authenticate(bearer(request))

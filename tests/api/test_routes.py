@@ -126,3 +126,17 @@ def test_each_route_takes_the_scopes_it_needs_and_no_narrower(client, registered
     if needed != "read":
         response = getattr(client, method)(path, headers=api.headers("reviewer"), **({"json": body} if body else {}))
         assert response.status_code == 403
+
+
+def test_the_documentation_is_served_from_the_machine(client):
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", page.text)
+    assert len(urls) == 4 and all(u.startswith("/") for u in urls), urls  # nothing fetched from outside
+    assert "http" not in page.text
+    for url in urls:
+        assert client.get(url).status_code == 200, url
+    schema = client.get("/openapi.json").json()
+    assert {"/v1/runs", "/v1/check", "/v1/chat/completions", "/v1/models", "/v1/evaluations"} <= set(schema["paths"])
