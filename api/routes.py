@@ -1,5 +1,5 @@
 """The execution API: run a registered prompt, scrub and screen text, start and follow evaluation
-runs, list prompts and their versions, read a run's trace. Each route acts as the request's
+runs and comparisons, list prompts and their versions, read a run's trace. Each route acts as the request's
 token (``api.auth.caller``) through the same services, permission checks and pipeline as the app."""
 
 from __future__ import annotations
@@ -150,13 +150,60 @@ def get_evaluation_results(run_id: str, request: Request, who: Caller, limit: in
     return {"id": run.id, "total": total, "rows": rows}
 
 
-def _in_background(request: Request, evaluator, run_id: str) -> None:
+class ComparisonRequest(BaseModel):
+    a: str = Field(description="side A: SLUG@vN or SLUG@LABEL (the baseline)")
+    b: str | None = Field(None, description="side B (default: A's version, with b_provider: a model migration)")
+    dataset: str = Field(description="a stored dataset's name")
+    a_provider: str | None = None
+    b_provider: str | None = None
+    metrics: list[str] | None = None
+    guards: list[str] = Field(default_factory=list, description="metrics B must not be worse on")
+    repeats: int = Field(1, ge=1)
+
+
+@router.post("/comparisons", tags=["comparisons"], status_code=202, summary="Start an A/B comparison")
+def start_comparison(body: ComparisonRequest, request: Request, who: Caller) -> dict[str, Any]:
+    """Runs both sides over the dataset (finished runs are reused) in the background; follow it with
+    ``GET /v1/comparisons/{id}``."""
+    from execution.compare import Comparisons
+
+    comparisons = Comparisons(_pipeline(request, who))
+    row = comparisons.create(
+        body.a, body.dataset, prompt_b=body.b, provider_a=body.a_provider, provider_b=body.b_provider,
+        metrics=body.metrics, guards=body.guards, repeats=body.repeats,
+    )
+    _in_background(request, comparisons, row.id)
+    return {"id": row.id, "title": row.title, "status": row.status, "rows": row.total_rows, "reused": row.reused}
+
+
+@router.get("/comparisons/{comparison_id}", tags=["comparisons"], summary="A comparison: progress, statistics, verdict")
+def get_comparison(comparison_id: str, request: Request, who: Caller) -> dict[str, Any]:
+    from execution.compare import Comparisons
+
+    comparisons = Comparisons(_pipeline(request, who))
+    row = comparisons.find(comparison_id)
+    done, total = comparisons.progress(row.id)
+    out: dict[str, Any] = {"id": row.id, "title": row.title, "status": row.status, "error": row.error,
+                           "done_rows": done, "total_rows": total, "runs": row.run_ids, "decision": row.decision}
+    if row.status == "done":
+        stats = comparisons.statistics(row.id)
+        out |= {**stats.to_dict(), "verdict": stats.verdict(), "metric_errors": [
+            {"side": where, "metric": m.name, "errors": m.errors, "first_error": m.first_error}
+            for where, m in comparisons.metric_errors(row)
+        ]}
+    failure = request.app.state.background_errors.get(row.id)
+    return out | ({"background_error": failure} if failure else {})
+
+
+def _in_background(request: Request, runner, run_id: str) -> None:
+    """``runner.execute(run_id)`` (an evaluation or a comparison) on a thread of its own; a failure
+    the user can act on is kept for the next read."""
     errors = request.app.state.background_errors
 
     def work() -> None:
         try:
-            evaluator.execute(run_id)
+            runner.execute(run_id)
         except PromptForgeError as exc:
             errors[run_id] = str(exc)
 
-    threading.Thread(target=work, name=f"evaluation-{run_id[:8]}", daemon=True).start()
+    threading.Thread(target=work, name=f"background-{run_id[:8]}", daemon=True).start()

@@ -98,6 +98,25 @@ def test_an_evaluation_is_started_followed_and_read(client, registered):
     assert again.status_code == 400 and "done already" in again.json()["error"]["message"]
 
 
+def test_a_comparison_is_started_followed_and_read(client, registered):
+    api = registered
+    PromptRegistry(api.pipeline.store, ANALYST).add_version("faq", "Promise a refund, then answer: {{ question }}")
+    started = client.post("/v1/comparisons", headers=api.headers("evaluate"), json={
+        "a": "faq@v1", "b": "faq@v2", "dataset": "questions", "metrics": ["total_tokens", "latency_s"], "guards": ["total_tokens"],
+    })
+    assert started.status_code == 202, started.text
+    comparison_id = started.json()["id"]
+    deadline, body = time.time() + 180, {}
+    while time.time() < deadline:
+        body = client.get(f"/v1/comparisons/{comparison_id}", headers=api.headers("read")).json()
+        if body["status"] == "done":
+            break
+        time.sleep(0.3)
+    assert body["status"] == "done" and body["done_rows"] == body["total_rows"] == 6
+    assert {m["name"] for m in body["metrics"]} == {"total_tokens", "latency_s"} and body["verdict"]
+    assert body["metric_errors"] == []
+
+
 # route -> (method, path, body, the narrowest scope that may call it)
 ROUTES = {
     "run": ("post", "/v1/runs", {"prompt": "faq", "variables": {"question": "fee?"}}, "run"),
@@ -106,6 +125,9 @@ ROUTES = {
     "prompts": ("get", "/v1/prompts", None, "read"),
     "versions": ("get", "/v1/prompts/faq/versions", None, "read"),
     "evaluate": ("post", "/v1/evaluations", {"prompt": "faq", "dataset": "questions", "metrics": ["latency_s"]}, "evaluate"),
+    # A and B identical: refused (400) once the caller may compare, so nothing runs
+    "compare": ("post", "/v1/comparisons", {"a": "faq", "b_provider": "offline", "dataset": "questions"}, "evaluate"),
+    "comparison": ("get", "/v1/comparisons/nope", None, "read"),
     "gateway": ("post", "/v1/chat/completions", {"model": "offline", "messages": [{"role": "user", "content": "hi"}]}, "run"),
     "models": ("get", "/v1/models", None, "read"),
 }
@@ -121,7 +143,8 @@ def test_each_route_takes_the_scopes_it_needs_and_no_narrower(client, registered
         if ORDER.index(scope) < ORDER.index(needed):
             assert response.status_code == 403, (scope, response.text)
         else:
-            assert response.status_code in (200, 202, 404), (scope, response.text)
+            # past the permission check: done, or refused for what the request asks (404, 400), never 403
+            assert response.status_code in (200, 202, 400, 404), (scope, response.text)
     # a reviewer's token with the widest scope still cannot run or evaluate: the account's roles bound it
     if needed != "read":
         response = getattr(client, method)(path, headers=api.headers("reviewer"), **({"json": body} if body else {}))
