@@ -88,8 +88,7 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(message + "; start it to run the postgres tests")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def _new_pg_database() -> Iterator[str]:
     """A fresh database ``pf_test_<random>`` on the test server, dropped afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
@@ -109,6 +108,18 @@ def pg_url() -> Iterator[str]:
             )
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh database on the test server for the whole session, dropped afterwards."""
+    yield from _new_pg_database()
+
+
+@pytest.fixture
+def fresh_pg_url() -> Iterator[str]:
+    """A database of its own for one test (which must not see what other tests recorded)."""
+    yield from _new_pg_database()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -28,7 +28,7 @@ class Principal:
         """How audit events and records name this principal: ``user:alice`` (signed in),
         ``sso:alice@bank.example``, ``single-user:bob`` (no login), ``os:root`` (command
         line on SQLite), ``cli:alice`` (command line as a named account on PostgreSQL),
-        ``token:alice/3f9c2a71b0de`` (the account alice through that API token),
+        ``token:alice/3f9c2a71b0de4e55`` (the account alice through that API token),
         ``system:demo`` (the demo seed)."""
         return f"{self.kind}:{self.name}" + (f"/{self.token}" if self.token else "")
 

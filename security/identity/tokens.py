@@ -6,7 +6,7 @@ only its SHA-256 is stored (a token is 32 random bytes, so a fast hash is enough
 to guess). A token acts with its account's roles narrowed to its scope, so it can never do more
 than the account, and a disabled account's tokens stop working with it. Every use is attributed
 to the account through the token (``token:alice/ID``) in records and audit events; creating and
-revoking one are audit events.
+revoking one are audit events on the account (``user:alice``) naming the token's id.
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ TOUCH_EVERY = timedelta(minutes=1)  # last_used_at is written at most this often
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _new_id() -> str:
+    """16 hexadecimal characters with a letter and a digit: read everywhere as an id (never as a
+    phone or account number), also by the export's personal-data check."""
+    while True:
+        candidate = secrets.token_hex(8)
+        if any(c.isdigit() for c in candidate) and any(c.isalpha() for c in candidate):
+            return candidate
 
 
 def scope_permissions(scopes: Iterable[str]) -> frozenset[Permission]:
@@ -113,14 +122,16 @@ class TokenService:
         token = PREFIX + secrets.token_urlsafe(32)
         now = self.clock()
         row = TokenRow(
-            id=secrets.token_hex(6), token_hash=token_hash(token), name=name, username=account.username,
+            id=_new_id(), token_hash=token_hash(token), name=name, username=account.username,
             scopes=scopes, created_at=now, created_by=by.actor, expires_at=now + timedelta(days=days),
             revoked_at=None, revoked_by=None, last_used_at=None, requests_per_minute=requests_per_minute,
             spend_per_day_usd=spend_per_day_usd,
         )
         self.tokens.insert(row)
-        self.audit.append(by.actor, "token_created", f"token:{row.id}", {
-            "user": row.username, "name": name, "scopes": scopes, "expires_at": row.expires_at.isoformat(),
+        # the account is the event's target (as for every account change); the token's free-text name
+        # stays in pf_api_tokens, out of the audit trail and its exports
+        self.audit.append(by.actor, "token_created", f"user:{row.username}", {
+            "token": row.id, "scopes": scopes, "expires_at": row.expires_at.isoformat(),
             "requests_per_minute": requests_per_minute, "spend_per_day_usd": spend_per_day_usd,
         })
         return TokenInfo.of(row), token
@@ -139,7 +150,7 @@ class TokenService:
                              "Nothing to do.")
         now = self.clock()
         self.tokens.update(row.id, revoked_at=now, revoked_by=by.actor)
-        self.audit.append(by.actor, "token_revoked", f"token:{row.id}", {"user": row.username, "name": row.name})
+        self.audit.append(by.actor, "token_revoked", f"user:{row.username}", {"token": row.id})
         return TokenInfo.of(self.tokens.get(row.id))
 
     # use --------------------------------------------------------------------------------

@@ -114,3 +114,22 @@ def test_wrong_narrow_or_exhausted_tokens_are_refused_in_openai_shape(served):
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model="offline", messages=[{"role": "user", "content": "hi"}])
     assert int(caught.value.response.headers["retry-after"]) >= 1 and "2 requests a minute" in caught.value.body["message"]
+
+
+def test_a_token_over_its_spend_for_the_day_is_refused_until_midnight(served, llm_server):
+    """The day's model cost of the runs recorded through the token, read from the database."""
+    base, api = served
+    api.pipeline.settings = api.pipeline.settings.model_copy(update={"prices": {"m": (10_000.0, 10_000.0)}})
+    api.pipeline._providers.clear()
+    _, token = api.service.create(ADMIN, "svc", "budgeted", ["run"], spend_per_day_usd=0.5)
+    client = _client(base, token)
+    model = f"compat:m@{llm_server.openai_base_url}"
+    llm_server.enqueue(text="Task: answered.", usage={"input_tokens": 60, "output_tokens": 40})
+    first = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "What is a fee?"}])
+    assert first.model_extra["promptforge"]["cost_usd"] == pytest.approx(1.0)  # 100 tokens at $10,000 per million
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "And another?"}])
+    assert "$0.50 a day" in caught.value.body["message"] and int(caught.value.response.headers["retry-after"]) > 0
+    # another token of the same account has its own budget
+    _, other = api.service.create(ADMIN, "svc", "other", ["run"], spend_per_day_usd=0.5)
+    assert _client(base, other).chat.completions.create(model="offline", messages=[{"role": "user", "content": "hi"}])

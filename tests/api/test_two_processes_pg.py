@@ -39,7 +39,8 @@ def _records(engine: sa.Engine, run_id: str) -> list[tuple]:
         return list(conn.execute(sa.select(r.record_id, r.dataset_row).where(r.batch_id == run_id)))
 
 
-def test_a_run_killed_in_one_process_is_resumed_by_the_api_in_another(pg_url, tmp_path, make_pipeline, llm_server):
+def test_a_run_killed_in_one_process_is_resumed_by_the_api_in_another(fresh_pg_url, tmp_path, make_pipeline, llm_server):
+    pg_url = fresh_pg_url  # a database of its own: the session's is exported by other tests
     from config.settings import Settings
     from execution.evaluate import Evaluator
     from prompts.registry import PromptRegistry

@@ -304,6 +304,21 @@ def test_an_email_planted_in_a_stored_output_stops_the_export_and_says_where(wor
     assert ws.count(schema.audit_events) == before  # nothing was exported, so nothing is recorded
 
 
+def test_a_servers_address_in_a_url_is_not_personal_data_but_text_beside_it_is_checked(workspace, tmp_path):
+    """A provider at an IP address (``compat:m@http://10.1.2.3:8000/v1``) appears in audit events."""
+    ws = workspace
+    ws.audit.append("user:ops", "provider_checked", "provider:compat", {
+        "provider": "compat:m@http://10.1.2.3:8000/v1", "also": "https://[fd00::5]:8443/v1",
+    })
+    result = ws.exporter().run(_scope(ws), tmp_path / "out", ["jsonl"])
+    assert "10.1.2.3" in (result.folder / "audit_events.jsonl").read_text(encoding="utf-8")
+    ws.audit.append("user:ops", "provider_checked", "provider:compat", {
+        "provider": "compat:m@http://10.1.2.3:8000/v1 (owner maria.lopez@example.org)",
+    })
+    with pytest.raises(PIIFoundError, match="EMAIL_ADDRESS"):
+        ws.exporter().run(_scope(ws), tmp_path / "again", ["jsonl"])
+
+
 def test_an_iban_planted_in_an_annotation_comment_stops_the_export(workspace, tmp_path):
     ws = workspace
     a = schema.annotations.c

@@ -34,7 +34,10 @@ GOOD = {"policy_breach": False, "personal_data_exposure": False, "unsuitable_adv
 
 @pytest.fixture
 def world(make_pipeline):
-    pipeline = make_pipeline()
+    return _seeded(make_pipeline())
+
+
+def _seeded(pipeline):
     faq = pipeline.template("Answer the customer: {{ q }}")
     loans = pipeline.template("Summarise the loan note: {{ q }}")
     pipeline.run_batch(faq, [{"q": f"Is transfer {i} free? Ask Maria Gonzalez."} for i in range(4)], provider="offline")
@@ -110,15 +113,28 @@ def test_overlap_one_two_reviewers_never_get_the_same_item(world):
     assert not set(seen["rita"]) & set(seen["ravi"]) and len(seen["rita"]) + len(seen["ravi"]) == 9
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def raced(request, tmp_path, make_pipeline):
+    """(seeded pipeline, its database URL) on each backend; PostgreSQL gets a database of its own."""
+    from config.settings import Settings
+
+    if request.param == "sqlite":
+        pipeline = _seeded(make_pipeline())
+    else:
+        settings = Settings(data_dir=tmp_path, database_url=request.getfixturevalue("fresh_pg_url"))
+        pipeline = _seeded(make_pipeline(settings))
+    return pipeline, pipeline.settings.resolved_database_url
+
+
 @pytest.mark.parametrize("overlap", [1, 2])
-def test_two_reviewers_in_two_processes(world, tmp_settings, overlap):
-    pipeline = world
+def test_two_reviewers_in_two_processes(raced, overlap):
+    pipeline, database_url = raced
     queue = Queues(pipeline.store, LEAD, pipeline.audit).create(f"race-{overlap}", QueueFilter(), overlap=overlap)
     # two fresh interpreters, started together, racing for the same items
     root = Path(__file__).resolve().parents[2]
     workers = {
         who: subprocess.Popen(
-            [sys.executable, "-m", "tests.review.race_worker", tmp_settings.resolved_database_url, queue.id, who],
+            [sys.executable, "-m", "tests.review.race_worker", database_url, queue.id, who],
             cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for who in ("user:p1", "user:p2")
