@@ -137,3 +137,47 @@ def test_an_over_long_reason_is_refused_not_cut(moves):
     with pytest.raises(InputError, match="1,001 characters"):
         as_(AUTHOR).request(slug, 2, "x" * 1001)
     assert as_(AUTHOR).pending(slug) == []
+
+
+@pytest.mark.slow
+def test_two_approvers_in_two_processes_decide_one_request_once(moves, settings, store):
+    """One approves and one rejects the same request at the same instant, each in its own process:
+    exactly one decision lands, the label follows it, and the audit chain stays valid."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    slug, as_, audit = moves
+    request = as_(AUTHOR).request(slug, 2, "ready for production")
+    root = Path(__file__).resolve().parents[2]
+    start = f"{time.time() + 12:.3f}"
+    workers = {
+        decision: subprocess.Popen(
+            [sys.executable, "-m", "tests.prompts.decide_worker", settings.resolved_database_url, str(settings.data_dir),
+             request.id, decision, who, start],
+            cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for decision, who in (("approve", "pat"), ("reject", "quinn"))
+    }
+    outcomes = {}
+    try:
+        for decision, proc in workers.items():
+            out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err[-3000:]
+            outcomes[decision] = json.loads(out.strip().splitlines()[-1])
+    finally:
+        for proc in workers.values():
+            if proc.poll() is None:
+                proc.kill()
+    assert sorted(o["won"] for o in outcomes.values()) == [False, True], outcomes
+    loser = next(o for o in outcomes.values() if not o["won"])
+    assert "meanwhile" in loser["error"] or "already" in loser["error"]
+    decided = next(r for r in as_(APPROVER).requests(slug) if r.id == request.id)
+    labels = next(p.labels for p in as_(AUTHOR).prompts.list_prompts() if p.slug == slug)
+    assert (decided.status, labels.get("production")) in (("approved", 2), ("rejected", None))
+    decisions = [e for e in audit.list(limit=100) if e.details.get("request") == request.id
+                 and e.action in ("label_move_approved", "label_move_rejected")]
+    assert len(decisions) == 1 and audit.verify().ok
