@@ -163,3 +163,33 @@ def test_the_documentation_is_served_from_the_machine(client):
         assert client.get(url).status_code == 200, url
     schema = client.get("/openapi.json").json()
     assert {"/v1/runs", "/v1/check", "/v1/chat/completions", "/v1/models", "/v1/evaluations"} <= set(schema["paths"])
+
+
+# which roles' accounts may call each route (through a token with the widest scope), written out
+# independently of ``security.identity.roles`` like the service table in tests/identity
+READERS = {"analyst", "reviewer", "lead_reviewer", "approver", "product", "auditor"}
+ROLES_FOR = {
+    "run": {"analyst", "product"}, "trace": READERS, "check": READERS, "prompts": READERS, "versions": READERS,
+    "evaluate": {"analyst", "product"}, "compare": {"analyst", "product"}, "comparison": READERS,
+    "gateway": {"analyst", "product"}, "models": READERS,
+}
+
+
+def test_each_route_against_each_role(client, registered):
+    from security.identity import Role
+    from security.identity.bootstrap import account_service
+    from tests.api.conftest import ADMIN
+
+    api = registered
+    accounts = account_service(api.settings)
+    refused = []
+    for role in Role:
+        accounts.ensure_user(f"role-{role.value}", {role}, by="test")
+        _, token = api.service.create(ADMIN, f"role-{role.value}", "widest", ["evaluate"])
+        for route, (method, path, body, _) in ROUTES.items():
+            response = getattr(client, method)(path, headers={"Authorization": f"Bearer {token}"},
+                                               **({"json": body} if body else {}))
+            allowed = role.value in ROLES_FOR[route]
+            if allowed == (response.status_code == 403):
+                refused.append((role.value, route, response.status_code))
+    assert not refused, refused

@@ -69,6 +69,9 @@ EXPECTED: dict[str, set[Role]] = {
     "adjudicate an item": {LR},
     "export a period": {AU},
     "list what an export can name": {AU},
+    "create an API token": {AD},
+    "list API tokens": {AD},
+    "revoke an API token": {AD},
 }
 
 
@@ -78,6 +81,7 @@ def workspace(tmp_path_factory, scrubber):
     from config.settings import Settings
     from execution.pipeline import Pipeline
     from security.identity.bootstrap import account_service
+    from security.identity.tokens import token_service
     from storage.audit import audit_log
     from prompts.registry import PromptRegistry
     from storage.trulens_store import open_store
@@ -112,6 +116,7 @@ def workspace(tmp_path_factory, scrubber):
         "pipeline": pipeline,
         "runs": [r.id for r in runs],
         "accounts": accounts,
+        "tokens": token_service(settings),
         "audit": audit_log(settings),
     }
     yield ws
@@ -136,8 +141,12 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
         admin = PromptRegistry(ws["store"], Principal("root", frozenset({Role.ADMIN}), "system"))
         return LabelMoves(admin, ws["audit"]).emergency_move("greeting", 1, "rollback").id
 
+    def someone_elses_token() -> str:
+        return tokens.create(Principal("root", frozenset({Role.ADMIN}), "system"), "target-user", "theirs", ["read"])[0].id
+
     pipeline = ws["pipeline"].acting_as(who)
     accounts = ws["accounts"]
+    tokens = ws["tokens"]
     trail = AuditTrail(ws["audit"], who)
     template = pipeline.template("Hello {{ name }}")
     fresh = uuid.uuid4().hex[:8]
@@ -215,6 +224,9 @@ def _operation(name: str, ws: dict, who: Principal) -> None:
             RunFilter.for_days(date.today(), date.today()), Path(tempfile.mkdtemp()) / "export", ["jsonl"]
         ),
         "list what an export can name": exporter.scope_options,
+        "create an API token": lambda: tokens.create(who, "target-user", f"t-{fresh}", ["read"]),
+        "list API tokens": lambda: tokens.list(who),
+        "revoke an API token": lambda: tokens.revoke(who, someone_elses_token()),
     }
     ops[name]()
 
