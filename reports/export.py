@@ -143,10 +143,17 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 # provider's address in an error or a setting; personal data inside a URL (an e-mail address, a
 # phone number) is still found by its own recognizer
 NOT_CHECKED = ("URL",)
-# the host of a URL (``compat:m@http://10.0.0.5:8000/v1``, a provider's address in a setting or an
-# error) is a server's address, not a person's: it is blanked before the check; the text around the
-# URL is still checked
-_URL_HOST = re.compile(r"((?:https?|wss?|ftp)://)(?:[^\s/?#@]*@)?(?:\[[0-9a-fA-F:.]+\]|[^\s/?#:]+)")
+# a URL is checked as its parts: the host (``compat:m@http://10.0.0.5:8000/v1``, a provider's address in a
+# setting or an error) is a server's address, not a person's, and is left out; the path, query and
+# fragment are checked as words (``?owner=maria@example.org`` is an e-mail address, which the URL's own
+# match would otherwise cover)
+_URL = re.compile(r"(?:https?|wss?|ftp)://(?:[^\s/?#@]*@)?(?:\[[0-9a-fA-F:.]+\]|[^\s/?#:]+)(?::\d+)?([^\s]*)")
+
+
+def _url_parts(match: re.Match[str]) -> str:
+    from urllib.parse import unquote
+
+    return " " + re.sub(r"[/?#&=;+]+", " ", unquote(match.group(1))) + " "
 # ids and digests (record ids, hashes, UUIDs): lower-case hexadecimal with letters and digits, not
 # checked (no phone, card or account number has the letters a-f, and an IBAN is upper-case)
 ID_SHAPED = re.compile(
@@ -493,7 +500,7 @@ class _Gate:
                 within = (row.get(column.within) or "") if column.within else ""
                 for path, text in _strings(row.get(column.name), column):
                     if text.strip() and not ID_SHAPED.fullmatch(text) and text not in within:
-                        text = _URL_HOST.sub(r"\1host", _without(text, names, self.slugs))
+                        text = _URL.sub(_url_parts, _without(text, names, self.slugs))
                         if text.strip():
                             by_depth[depth].setdefault(text, []).append((i, path))
         findings: list[tuple[int, str, list[str]]] = []

@@ -304,7 +304,8 @@ def test_an_email_planted_in_a_stored_output_stops_the_export_and_says_where(wor
     assert ws.count(schema.audit_events) == before  # nothing was exported, so nothing is recorded
 
 
-def test_a_servers_address_in_a_url_is_not_personal_data_but_text_beside_it_is_checked(workspace, tmp_path):
+@pytest.mark.parametrize("where", ["beside", "query"])
+def test_a_servers_address_in_a_url_is_not_personal_data_but_what_the_url_carries_is(workspace, tmp_path, where):
     """A provider at an IP address (``compat:m@http://10.1.2.3:8000/v1``) appears in audit events."""
     ws = workspace
     ws.audit.append("user:ops", "provider_checked", "provider:compat", {
@@ -313,7 +314,8 @@ def test_a_servers_address_in_a_url_is_not_personal_data_but_text_beside_it_is_c
     result = ws.exporter().run(_scope(ws), tmp_path / "out", ["jsonl"])
     assert "10.1.2.3" in (result.folder / "audit_events.jsonl").read_text(encoding="utf-8")
     ws.audit.append("user:ops", "provider_checked", "provider:compat", {
-        "provider": "compat:m@http://10.1.2.3:8000/v1 (owner maria.lopez@example.org)",
+        "provider": {"beside": "compat:m@http://10.1.2.3:8000/v1 (owner maria.lopez@example.org)",
+                     "query": "compat:m@http://10.1.2.3:8000/v1?owner=maria.lopez%40example.org&x=1"}[where],
     })
     with pytest.raises(PIIFoundError, match="EMAIL_ADDRESS"):
         ws.exporter().run(_scope(ws), tmp_path / "again", ["jsonl"])
