@@ -3,15 +3,11 @@ token's limits (requests per minute, model spend per day) checked before any wor
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
-from collections.abc import Callable
-from datetime import datetime, time as day_start
-
-import sqlalchemy as sa
+from datetime import datetime
+from datetime import time as day_start
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -21,8 +17,6 @@ from security.identity.tokens import TokenService
 from storage import schema
 from storage.engine import storage_errors
 from storage.schema import utcnow
-
-WINDOW_S = 60.0
 
 
 def bearer(request: Request) -> str:
@@ -38,32 +32,26 @@ def bearer(request: Request) -> str:
 
 
 class Quotas:
-    """Each token's limits. Requests per minute are counted in this process (a sliding minute);
-    spend per day is the model cost of the runs recorded through the token since midnight UTC,
-    read from the database, so it holds across processes."""
+    """Each token's limits, counted in the database so they hold across every API process: requests
+    in the current minute (UTC; a new minute starts a new count), and the model cost of the runs
+    recorded through the token since midnight UTC."""
 
-    def __init__(self, tokens: TokenService, engine: sa.Engine, clock: Callable[[], float] = time.monotonic) -> None:
-        self.tokens, self.engine, self.clock = tokens, engine, clock
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, tokens: TokenService, engine: sa.Engine) -> None:
+        self.tokens, self.engine = tokens, engine
 
     def check(self, principal: Principal) -> None:
         if principal.token is None:
             return
         per_minute, per_day = self.tokens.limits(principal.token)
         if per_minute:
-            now = self.clock()
-            with self._lock:
-                seen = self._seen[principal.token]
-                while seen and now - seen[0] >= WINDOW_S:
-                    seen.popleft()
-                if len(seen) >= per_minute:
-                    wait = max(1, int(WINDOW_S - (now - seen[0])) + 1)
-                    raise QuotaExceeded(
-                        f"The API token {principal.token} is limited to {per_minute} requests a minute.",
-                        f"Retry in {wait} s, or ask an administrator for a higher limit.", retry_after=wait,
-                    )
-                seen.append(now)
+            now = utcnow()
+            minute = now.replace(second=0, microsecond=0)
+            if self.tokens.tokens.hit(principal.token, minute) > per_minute:
+                wait = max(1, 60 - now.second)
+                raise QuotaExceeded(
+                    f"The API token {principal.token} is limited to {per_minute} requests a minute.",
+                    f"Retry in {wait} s, or ask an administrator for a higher limit.", retry_after=wait,
+                )
         if per_day:
             spent = self.spent_today(principal.actor)
             if spent >= per_day:

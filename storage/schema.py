@@ -408,3 +408,12 @@ api_tokens = sa.Table(
     sa.Column("spend_per_day_usd", sa.Float, nullable=True),
     sa.Index("ix_pf_api_tokens_user", "username"),
 )
+
+# requests per token and minute, for the tokens' per-minute limits across every API process
+api_token_hits = sa.Table(
+    "pf_api_token_hits",
+    metadata,
+    sa.Column("token_id", sa.String(16), primary_key=True),
+    sa.Column("minute", sa.DateTime, primary_key=True),  # naive UTC, truncated to the minute
+    sa.Column("hits", sa.Integer, nullable=False),
+)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,3 +65,21 @@ class TokenTable:
         t = schema.api_tokens
         with storage_errors(self.engine), self.engine.begin() as conn:
             conn.execute(sa.update(t).where(t.c.id == token_id).values(**values))
+
+    def hit(self, token_id: str, minute: datetime) -> int:
+        """Count one request of ``token_id`` in ``minute``; returns that minute's count so far (one
+        statement, so two processes counting at once never lose a hit). Minutes older than an hour
+        are dropped now and then."""
+        t = schema.api_token_hits
+        values = {"token_id": token_id, "minute": minute, "hits": 1}
+        with storage_errors(self.engine), self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert
+            upsert = insert(t).values(**values)
+            upsert = upsert.on_conflict_do_update(index_elements=[t.c.token_id, t.c.minute], set_={"hits": t.c.hits + 1})
+            count = conn.execute(upsert.returning(t.c.hits)).scalar_one()
+            if minute.minute == 0 and count == 1:
+                conn.execute(sa.delete(t).where(t.c.minute < minute - timedelta(hours=1)))
+        return int(count)

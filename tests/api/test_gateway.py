@@ -109,6 +109,7 @@ def test_wrong_narrow_or_exhausted_tokens_are_refused_in_openai_shape(served):
     assert caught.value.body["code"] == "stream_not_supported"
     _, limited = api.service.create(ADMIN, "svc", "limited", ["run"], requests_per_minute=2)
     client = _client(base, limited)
+    _not_at_the_end_of_a_minute()
     for _ in range(2):
         client.chat.completions.create(model="offline", messages=[{"role": "user", "content": "hi"}])
     with pytest.raises(openai.RateLimitError) as caught:
@@ -133,3 +134,12 @@ def test_a_token_over_its_spend_for_the_day_is_refused_until_midnight(served, ll
     # another token of the same account has its own budget
     _, other = api.service.create(ADMIN, "svc", "other", ["run"], spend_per_day_usd=0.5)
     assert _client(base, other).chat.completions.create(model="offline", messages=[{"role": "user", "content": "hi"}])
+
+
+def _not_at_the_end_of_a_minute() -> None:
+    """Per-minute counts start again each minute (UTC): begin a counted burst well inside one."""
+    import time
+    from datetime import UTC, datetime
+
+    if datetime.now(UTC).second >= 50:
+        time.sleep(61 - datetime.now(UTC).second)

@@ -193,3 +193,21 @@ def test_each_route_against_each_role(client, registered):
             if allowed == (response.status_code == 403):
                 refused.append((role.value, route, response.status_code))
     assert not refused, refused
+
+
+def test_a_tokens_per_minute_limit_holds_across_api_processes(api):
+    """Two API applications on one database (two processes in a deployment) share each token's count."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from tests.api.conftest import ADMIN
+    from tests.api.test_gateway import _not_at_the_end_of_a_minute
+
+    _, token = api.service.create(ADMIN, "svc", "shared-limit", ["read"], requests_per_minute=3)
+    headers = {"Authorization": f"Bearer {token}"}
+    one, two = TestClient(api.app), TestClient(create_app(api.settings, pipeline=api.pipeline))
+    _not_at_the_end_of_a_minute()
+    assert [c.get("/v1/prompts", headers=headers).status_code for c in (one, two, one)] == [200, 200, 200]
+    refused = two.get("/v1/prompts", headers=headers)
+    assert refused.status_code == 429 and "3 requests a minute" in refused.json()["error"]["message"]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
