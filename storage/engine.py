@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 
 from config.errors import StorageError
@@ -88,6 +89,12 @@ def _build(url: URL, busy_timeout_ms: int) -> sa.Engine:
             cursor.close()
 
     return engine
+
+
+def upsert_into(conn: sa.Connection, table: sa.Table):
+    """An INSERT of ``conn``'s dialect on ``table``, the kind that takes ``on_conflict_do_update``
+    (both PostgreSQL and SQLite have it; SQLAlchemy's generic insert has not)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def describe(engine: sa.Engine) -> str:

@@ -53,10 +53,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from trulens.otel.semconv.trace import ResourceAttributes, SpanAttributes
 
 from storage import rollups, run_index, schema
+from storage.engine import upsert_into
 from storage.records import MetricValue, RunRecord
 from storage.trulens_events import (
     ENDED_AT_NS,
@@ -335,7 +335,7 @@ def _rank(row: dict) -> tuple[int, int, int]:
 
 def _keep_latest(conn: sa.Connection, rows: list[dict]) -> None:
     """Upsert results into the temporary table, each replacing a held one only if it ranks higher."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_results)
+    insert = upsert_into(conn, _results)
     new, old = insert.excluded, _results.c
     higher = sa.or_(
         new.at_ns > old.at_ns,

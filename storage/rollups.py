@@ -31,9 +31,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage import schema
+from storage.engine import upsert_into
 
 logger = logging.getLogger(__name__)
 GAMMA = 1.04  # the ratio of one latency bin's upper to lower edge
@@ -146,7 +146,7 @@ def _upsert(conn: sa.Connection, table: sa.Table, summed: tuple[str, ...], delta
         {**dict(zip(keys, key)), **dict(zip(summed, values))}
         for key, values in sorted(deltas.items(), key=lambda item: tuple(str(k) for k in item[0]))
     ]
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = upsert_into(conn, table)
     statement = insert.on_conflict_do_update(
         index_elements=keys, set_={name: table.c[name] + insert.excluded[name] for name in summed}
     )

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage import schema
-from storage.engine import storage_errors
+from storage.engine import storage_errors, upsert_into
 from storage.migrate import ensure
 
 
@@ -73,11 +73,7 @@ class TokenTable:
         t = schema.api_token_hits
         values = {"token_id": token_id, "minute": minute, "hits": 1}
         with storage_errors(self.engine), self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
-            upsert = insert(t).values(**values)
+            upsert = upsert_into(conn, t).values(**values)
             upsert = upsert.on_conflict_do_update(index_elements=[t.c.token_id, t.c.minute], set_={"hits": t.c.hits + 1})
             count = conn.execute(upsert.returning(t.c.hits)).scalar_one()
             if minute.minute == 0 and count == 1:
