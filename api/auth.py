@@ -13,10 +13,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from config.errors import AuthenticationError, QuotaExceeded
 from security.identity.principal import Principal
-from security.identity.tokens import TokenService
+from security.identity.tokens import Limits
 from storage import schema
 from storage.engine import storage_errors
 from storage.schema import utcnow
+from storage.tokens import TokenTable
 
 
 def bearer(request: Request) -> str:
@@ -36,17 +37,15 @@ class Quotas:
     in the current minute (UTC; a new minute starts a new count), and the model cost of the runs
     recorded through the token since midnight UTC."""
 
-    def __init__(self, tokens: TokenService, engine: sa.Engine) -> None:
+    def __init__(self, tokens: TokenTable, engine: sa.Engine) -> None:
         self.tokens, self.engine = tokens, engine
 
-    def check(self, principal: Principal) -> None:
-        if principal.token is None:
-            return
-        per_minute, per_day = self.tokens.limits(principal.token)
+    def check(self, principal: Principal, limits: Limits) -> None:
+        per_minute, per_day = limits.requests_per_minute, limits.spend_per_day_usd
         if per_minute:
             now = utcnow()
             minute = now.replace(second=0, microsecond=0)
-            if self.tokens.tokens.hit(principal.token, minute) > per_minute:
+            if self.tokens.hit(principal.token, minute) > per_minute:
                 wait = max(1, 60 - now.second)
                 raise QuotaExceeded(
                     f"The API token {principal.token} is limited to {per_minute} requests a minute.",
@@ -80,6 +79,6 @@ _SCHEME = HTTPBearer(auto_error=False, description="An API token: Admin page or 
 def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_SCHEME)] = None) -> Principal:
     """FastAPI dependency: the request's principal, its limits checked."""
     state = request.app.state
-    principal = state.tokens.authenticate(bearer(request))
-    state.quotas.check(principal)
+    principal, limits = state.tokens.verify(bearer(request))
+    state.quotas.check(principal, limits)
     return principal

@@ -53,6 +53,14 @@ def scope_permissions(scopes: Iterable[str]) -> frozenset[Permission]:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """A token's limits; None: no limit."""
+
+    requests_per_minute: int | None
+    spend_per_day_usd: float | None
+
+
+@dataclass(frozen=True)
 class TokenInfo:
     """What lists show of a token (never the token or its hash)."""
 
@@ -158,6 +166,11 @@ class TokenService:
         """The account behind ``token``, its roles narrowed to the token's scope; raises
         ``AuthenticationError`` (saying why) for an unknown, revoked or expired token or a
         disabled account."""
+        return self.verify(token)[0]
+
+    def verify(self, token: str) -> tuple[Principal, Limits]:
+        """``authenticate``, with the token's limits read from the same row (the API checks both
+        on every request)."""
         token = (token or "").strip()
         row = self.tokens.by_hash(token_hash(token)) if token.startswith(PREFIX) else None
         if row is None:
@@ -176,16 +189,10 @@ class TokenService:
             )
         if row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY:
             self.tokens.update(row.id, last_used_at=now)
-        return Principal(
+        principal = Principal(
             account.username, parse_roles(account.roles), "token", scope=scope_permissions(row.scopes), token=row.id
         )
-
-    def limits(self, token_id: str) -> tuple[int | None, float | None]:
-        """(requests per minute, spend per day in US dollars) of a token; None: no limit."""
-        row = self.tokens.get(token_id)
-        if row is None:
-            raise NotFoundError(f"No API token with id {token_id!r}.", "List them with 'tokens list'.")
-        return row.requests_per_minute, row.spend_per_day_usd
+        return principal, Limits(row.requests_per_minute, row.spend_per_day_usd)
 
 
 def token_service(settings):
