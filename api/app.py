@@ -16,10 +16,10 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
     """The API on ``settings``; ``pipeline`` (tests pass one sharing their scrubber) defaults to a
     new one. Its heavy services (database, scrubber, screener) are built here, once, so that every
     request's ``acting_as`` copy shares them."""
-    from api import gateway, routes
-    from api.auth import Quotas
     from fastapi.exceptions import RequestValidationError
 
+    from api import gateway, routes
+    from api.auth import Quotas
     from api.errors import invalid_request, project_error
     from execution.pipeline import Pipeline
     from security.identity.tokens import token_service
@@ -42,7 +42,7 @@ def create_app(settings: Settings, pipeline=None) -> FastAPI:
     tokens = token_service(settings)
     app.state.pipeline = pipeline
     app.state.tokens = tokens
-    app.state.quotas = Quotas(tokens, pipeline.store.engine)
+    app.state.quotas = Quotas(tokens.tokens, pipeline.store.engine)
     app.state.background_errors = {}
     app.add_exception_handler(PromptForgeError, project_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import caller
 from api.errors import headers_of, status_of
+from api.routes import registry_for
 from config.errors import InputError, PromptForgeError
 from execution.prompt_ref import PromptRef
 from security.identity import Permission
@@ -80,10 +81,7 @@ def _text(content: str | list[dict[str, Any]] | None) -> str:
 def _target(model: str, app_header: str | None, request: Request, who: Principal) -> tuple[PromptRef, str | None]:
     """(the run's app identity, the provider spec: None for the version's or the configured default)."""
     if model.startswith(PROMPT_MODEL):
-        from prompts.registry import PromptRegistry
-
-        pipeline = request.app.state.pipeline
-        registry = PromptRegistry(pipeline.store, who, limits=pipeline.limits)
+        registry = registry_for(request, who)
         version = registry.resolve(model.removeprefix(PROMPT_MODEL))
         provider = registry.template(version).run.provider
         return PromptRef.registered(version.slug, version.version, version.label), provider
@@ -148,12 +146,8 @@ def chat_completions(
 
 @router.get("/models", summary="What the gateway accepts as model: registered prompts and the configured provider")
 def models(request: Request, who: Annotated[Principal, Depends(caller)]) -> dict[str, Any]:
-    from prompts.registry import PromptRegistry
-
-    pipeline = request.app.state.pipeline
-    registry = PromptRegistry(pipeline.store, who, limits=pipeline.limits)
     created = int(time.time())
-    ids = [pipeline.settings.default_provider]
-    for p in registry.list_prompts():
+    ids = [request.app.state.pipeline.settings.default_provider]
+    for p in registry_for(request, who).list_prompts():
         ids += [f"{PROMPT_MODEL}{p.slug}"] + [f"{PROMPT_MODEL}{p.slug}@{label}" for label in sorted(p.labels)]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": created, "owned_by": "promptforge"} for i in ids]}

@@ -23,6 +23,14 @@ def _pipeline(request: Request, who: Principal):
     return request.app.state.pipeline.acting_as(who)
 
 
+def registry_for(request: Request, who: Principal):
+    """The prompt registry as ``who`` sees it, on the API's store."""
+    from prompts.registry import PromptRegistry
+
+    pipeline = request.app.state.pipeline
+    return PromptRegistry(pipeline.store, who, limits=pipeline.limits)
+
+
 class RunRequest(BaseModel):
     prompt: str = Field(description="SLUG, SLUG@LABEL or SLUG@vN of a registered prompt", examples=["complaint-reply@production"])
     variables: dict[str, str] = Field(default_factory=dict, description="the template's variables")
@@ -69,33 +77,25 @@ def post_check(body: CheckRequest, request: Request, who: Caller) -> dict[str, A
 
 @router.get("/prompts", tags=["prompts"], summary="Registered prompts: versions, labels, description")
 def list_prompts(request: Request, who: Caller, query: str = "") -> dict[str, Any]:
-    from prompts.registry import PromptRegistry
-
-    pipeline = _pipeline(request, who)
-    registry = PromptRegistry(pipeline.store, who, limits=pipeline.limits)
     return {"prompts": [
         {"slug": p.slug, "description": p.description, "versions": p.versions, "latest": p.latest,
          "labels": p.labels, "tags": list(p.tags), "kind": p.kind, "updated_at": p.updated_at}
-        for p in registry.list_prompts(query)
+        for p in registry_for(request, who).list_prompts(query)
     ]}
 
 
 @router.get("/prompts/{slug}/versions", tags=["prompts"], summary="Every version of a prompt")
 def list_versions(slug: str, request: Request, who: Caller) -> dict[str, Any]:
-    from prompts.registry import PromptRegistry
-
-    pipeline = _pipeline(request, who)
-    registry = PromptRegistry(pipeline.store, who, limits=pipeline.limits)
-    return {"slug": slug, "versions": [
-        {"version": v.version, "kind": v.kind, "digest": v.digest, "variables": v.variables, "labels": _labels(registry, slug, v.version),
-         "change_note": v.change_note, "created_by": v.created_by, "created_at": v.created_at, "text": v.text}
-        for v in registry.versions(slug)
-    ]}
-
-
-def _labels(registry, slug: str, version: int) -> list[str]:
+    registry = registry_for(request, who)
+    versions = registry.versions(slug)
     summary = next((p for p in registry.list_prompts(slug) if p.slug == slug), None)
-    return sorted(label for label, v in (summary.labels if summary else {}).items() if v == version)
+    labels = summary.labels if summary else {}
+    return {"slug": slug, "versions": [
+        {"version": v.version, "kind": v.kind, "digest": v.digest, "variables": v.variables,
+         "labels": sorted(label for label, at in labels.items() if at == v.version),
+         "change_note": v.change_note, "created_by": v.created_by, "created_at": v.created_at, "text": v.text}
+        for v in versions
+    ]}
 
 
 class EvaluationRequest(BaseModel):

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from config.errors import ConfigError, InputError, ScrubbingError, StorageError
 from reports.csv_cells import cell, text_cell
@@ -151,8 +152,6 @@ _URL = re.compile(r"(?:https?|wss?|ftp)://(?:[^\s/?#@]*@)?(?:\[[0-9a-fA-F:.]+\]|
 
 
 def _url_parts(match: re.Match[str]) -> str:
-    from urllib.parse import unquote
-
     return " " + re.sub(r"[/?#&=;+]+", " ", unquote(match.group(1))) + " "
 # ids and digests (record ids, hashes, UUIDs): lower-case hexadecimal with letters and digits, not
 # checked (no phone, card or account number has the letters a-f, and an IBAN is upper-case)
